@@ -1,0 +1,69 @@
+// Package oci implements providers.Provider on Oracle Cloud Infrastructure
+// with the official OCI Go SDK (github.com/oracle/oci-go-sdk/v65: common,
+// core, identity and objectstorage only).
+//
+// Open a provider for a compartment with a configuration provider (the OCI
+// config file by default; see ConfigFile, RawKey and InstancePrincipal):
+//
+//	prov, err := oci.Open(ctx, compartmentOCID, &oci.Options{
+//		Region:   "eu-frankfurt-1",
+//		VCNID:    vcnOCID,
+//		SubnetID: subnetOCID,
+//		Images:   map[string]string{"web": imageOCID},
+//	})
+//
+// # Mapping
+//
+//   - Zones are availability domains (identity ListAvailabilityDomains) with
+//     their fault domains (ListFaultDomains). Spreading is the caller's job
+//     (environment.Place); CreateInstance honours InstanceSpec.FaultDomain.
+//   - Instances are compute instances named by display name, with the labels
+//     as freeform tags, a shape (flexible shapes sized by OCPUs and memory;
+//     defaults per tier in Options.Shapes), an image (Options.Images), and
+//     metadata: "startup-script" is sent as base64 cloud-init user_data;
+//     Secrets travel in metadata but never in logs or errors. OCI cannot
+//     filter ListInstances by freeform tags, so lists page through the
+//     compartment and filter here.
+//   - Addresses are reserved regional public IPs (lifetime RESERVED). OCI
+//     has no global addresses.
+//   - Firewall rules are network security groups, one per rule; instances
+//     join the NSGs whose target tags meet their InstanceSpec.Tags (see
+//     firewalls.go for the full mapping).
+//   - Object storage is OCI Object Storage in the primary region's
+//     namespace. PutObject streams through the multipart upload API (the
+//     SDK's PutObject needs a Content-Length and otherwise reads the whole
+//     body into memory), keeping at most UploadConcurrency parts in memory.
+//     The SDK does not escape object names in paths, so keys with '/' are
+//     escaped by a request interceptor before signing.
+//
+// # Errors, retries and idempotency
+//
+// Errors carry a providers.ErrorCode mapped from common.ServiceError (400
+// InvalidArgument, 401/403 PermissionDenied, 404 NotFound, 409
+// AlreadyExists or FailedPrecondition, 412 FailedPrecondition, 429
+// ResourceExhausted, 5xx Unavailable; dropped connections Unavailable) and
+// the service's Retry-After; the SDK error stays reachable with errors.As.
+//
+// Transient errors are retried here, with internal/retry on the injected
+// clock (Options.Retry). The SDK's own retry policy and circuit breaker are
+// set to none on every client, so retries are never stacked. This departs
+// from the providers package note that drivers do not retry: the OCI
+// issue asks the driver to own retries because only the driver can make
+// them safe (retry tokens, re-listing before non-idempotent calls). A
+// layer above that retries too should set Options.Retry.MaxAttempts to 1.
+//
+// Creates are idempotent: each looks the resource up by display name first,
+// and launches, public IPs and NSGs carry an OCI retry token derived from
+// the request, so a retry after a 503 that was applied, or after a dropped
+// connection, returns the first resource instead of a duplicate. Adding
+// security rules is not idempotent on OCI, so each attempt re-lists the
+// rules and adds only the missing ones; deletions treat NotFound on a retry
+// as done.
+//
+// Lifecycle waits (stop, start, terminate) poll GetInstance every
+// Options.PollInterval on the injected clock, bounded by the caller's
+// context.
+//
+// Package ocifake is an in-process fake of the OCI endpoints used here, for
+// tests and examples.
+package oci
