@@ -118,14 +118,14 @@ type Machine struct {
 type WebTier struct {
 	// Nodes is at least 2, spread over at least 2 zones.
 	Nodes   int     `json:"nodes"`
-	Machine Machine `json:"machine,omitempty"`
+	Machine Machine `json:"machine,omitzero"`
 }
 
 // ClusterTier is a clustered service that needs a majority of its nodes
 // (Elasticsearch, RabbitMQ, GridFS).
 type ClusterTier struct {
 	Nodes   int     `json:"nodes"`
-	Machine Machine `json:"machine,omitempty"`
+	Machine Machine `json:"machine,omitzero"`
 }
 
 // DatabaseTier is PostgreSQL: a primary in the main zone, a secondary (the
@@ -135,7 +135,7 @@ type DatabaseTier struct {
 	// Replicas is the number of extra read replicas (0 or more).
 	Replicas int     `json:"replicas,omitempty"`
 	Version  string  `json:"version,omitempty"`
-	Machine  Machine `json:"machine,omitempty"`
+	Machine  Machine `json:"machine,omitzero"`
 	// Synchronous makes the secondary a synchronous standby (no
 	// acknowledged write lost at failover).
 	Synchronous bool `json:"synchronous,omitempty"`
@@ -146,14 +146,14 @@ type DatabaseTier struct {
 type ConsumerTier struct {
 	Count   int     `json:"count"`
 	Hosts   int     `json:"hosts"`
-	Machine Machine `json:"machine,omitempty"`
+	Machine Machine `json:"machine,omitzero"`
 }
 
 // SMTPTier is the SMTP relays; mail goes to the relay of lowest Priority
 // value first (MX-style).
 type SMTPTier struct {
 	Relays  []SMTPRelay `json:"relays"`
-	Machine Machine     `json:"machine,omitempty"`
+	Machine Machine     `json:"machine,omitzero"`
 }
 
 // SMTPRelay is one relay.
@@ -168,7 +168,7 @@ type RedisTier struct {
 	// SentinelQuorum is how many Sentinels must agree that the master is
 	// down; it must be a majority of Nodes.
 	SentinelQuorum int     `json:"sentinelQuorum"`
-	Machine        Machine `json:"machine,omitempty"`
+	Machine        Machine `json:"machine,omitzero"`
 }
 
 // CDN is the edge choice and its settings.
