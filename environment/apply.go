@@ -298,4 +298,3 @@ func joinErrs(errs []error) error {
 	}
 	return errors.Join(errs...)
 }
-
