@@ -107,9 +107,9 @@ func TestClassify(t *testing.T) {
 	p := backup.DefaultPolicy().In(berlin)
 	// 2026-10-25 is the last Sunday of October and Berlin's fall-back day.
 	ps := pts(
-		time.Date(2026, 10, 25, 0, 10, 0, 0, time.UTC), // 02:10 CEST
-		time.Date(2026, 10, 25, 0, 40, 0, 0, time.UTC), // 02:40 CEST: newest of its hour
-		time.Date(2026, 10, 25, 1, 10, 0, 0, time.UTC), // 02:10 CET: the repeated hour, its own hour
+		time.Date(2026, 10, 25, 0, 10, 0, 0, time.UTC),  // 02:10 CEST
+		time.Date(2026, 10, 25, 0, 40, 0, 0, time.UTC),  // 02:40 CEST: newest of its hour
+		time.Date(2026, 10, 25, 1, 10, 0, 0, time.UTC),  // 02:10 CET: the repeated hour, its own hour
 		time.Date(2026, 10, 25, 22, 50, 0, 0, time.UTC), // 23:50 CET: newest of the Sunday -> weekly, monthly
 		time.Date(2026, 10, 25, 23, 10, 0, 0, time.UTC), // Monday 00:10 CET
 	)
