@@ -147,7 +147,9 @@ func run(ctx context.Context) error {
 
 func section(s string) { fmt.Printf("\n== %s\n", s) }
 
-func indent(s string) string { return "  " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n  ") }
+func indent(s string) string {
+	return "  " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n  ")
+}
 
 func bar(done, total, width int) string {
 	if total == 0 {
