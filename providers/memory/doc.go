@@ -43,6 +43,12 @@
 //     sequential test sees the same failures on every run). Injected errors
 //     carry the asked code and wrap ErrInjected.
 //
+// LoseResponse(method, n, code) is the one fault decided after the effect:
+// the n-th successful call of a mutating method changes the state and then
+// returns an error, like a response lost after the cloud committed. It
+// exercises the retry-meets-its-own-first-attempt path of idempotent
+// creates.
+//
 // A zone outage (InjectZoneOutage) is a state rather than a call fault: the
 // zone is listed with Up false, its instances report StatusUnavailable, and
 // creating, changing or deleting an instance in it fails with Unavailable

@@ -18,7 +18,8 @@ type faults struct {
 	rateCode    providers.ErrorCode
 	rateMethods map[string]bool // nil: every method
 	rng         *rand.Rand
-	downZones   map[string]bool // "region/zone"
+	lose        map[string][]nthFault // method -> countdowns of lost responses
+	downZones   map[string]bool       // "region/zone"
 	downRegions map[string]bool
 }
 
@@ -37,6 +38,7 @@ func newFaults() faults {
 	return faults{
 		latency:     map[string]time.Duration{},
 		nth:         map[string][]nthFault{},
+		lose:        map[string][]nthFault{},
 		downZones:   map[string]bool{},
 		downRegions: map[string]bool{},
 	}
@@ -53,19 +55,8 @@ func (f *faults) fire(method, region string) (providers.ErrorCode, bool) {
 	if region != "" && f.downRegions[region] {
 		code, failed = providers.Unavailable, true
 	}
-	if pending := f.nth[method]; len(pending) > 0 {
-		kept := pending[:0]
-		for _, n := range pending {
-			n.left--
-			if n.left == 0 {
-				if !failed {
-					code, failed = n.code, true
-				}
-				continue
-			}
-			kept = append(kept, n)
-		}
-		f.nth[method] = kept
+	if c, ok := countdown(f.nth, method); ok && !failed {
+		code, failed = c, true
 	}
 	if !failed {
 		for i := range f.next {
@@ -83,6 +74,29 @@ func (f *faults) fire(method, region string) (providers.ErrorCode, bool) {
 		}
 	}
 	return code, failed
+}
+
+// countdown advances the countdowns of method in m and reports the code of
+// one that reached zero.
+func countdown(m map[string][]nthFault, method string) (providers.ErrorCode, bool) {
+	pending := m[method]
+	if len(pending) == 0 {
+		return providers.OK, false
+	}
+	code, fired := providers.OK, false
+	kept := pending[:0]
+	for _, n := range pending {
+		n.left--
+		if n.left == 0 {
+			if !fired {
+				code, fired = n.code, true
+			}
+			continue
+		}
+		kept = append(kept, n)
+	}
+	m[method] = kept
+	return code, fired
 }
 
 func checkMethods(op string, methods []string) error {
@@ -152,6 +166,48 @@ func (p *Provider) FailNth(method string, n int, code providers.ErrorCode) error
 	defer p.mu.Unlock()
 	p.faults.nth[method] = append(p.faults.nth[method], nthFault{left: n, code: code})
 	return nil
+}
+
+// LoseResponse makes the n-th successful call of the mutating method from
+// now on take effect and then return an error with code anyway, as when a
+// response is lost or a deadline expires after the cloud committed the
+// change. Callers that retry must then meet the result of their own first
+// attempt: the case idempotent creates exist for. The value returned with
+// the error must be ignored, as with any error.
+func (p *Provider) LoseResponse(method string, n int, code providers.ErrorCode) error {
+	const op = "memory.LoseResponse"
+	if err := checkMethods(op, []string{method}); err != nil {
+		return err
+	}
+	if !methodMutates[method] {
+		return &providers.Error{Code: providers.InvalidArgument, Op: op, Msg: fmt.Sprintf("method: %s does not mutate; use FailNth", method)}
+	}
+	if err := checkCode(op, code); err != nil {
+		return err
+	}
+	if n < 1 {
+		return &providers.Error{Code: providers.InvalidArgument, Op: op, Msg: fmt.Sprintf("n: %d must be at least 1", n)}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.faults.lose[method] = append(p.faults.lose[method], nthFault{left: n, code: code})
+	return nil
+}
+
+// lost runs at the end of every mutating call: when the call succeeded and
+// a LoseResponse countdown of its method reaches zero, *err becomes the
+// injected error.
+func (p *Provider) lost(method string, err *error) {
+	if *err != nil {
+		return
+	}
+	p.mu.Lock()
+	code, fired := countdown(p.faults.lose, method)
+	p.mu.Unlock()
+	if fired {
+		p.log.Info("memory injected lost response", "method", method, "code", code.String())
+		*err = &providers.Error{Code: code, Op: "memory." + method, Msg: "injected fault after the change took effect (lost response)", Err: ErrInjected}
+	}
 }
 
 // FailNext makes the next n calls of method ("" for any method) fail with
@@ -259,7 +315,7 @@ func (p *Provider) RecoverRegion(region string) error {
 }
 
 // ClearFaults removes every injected fault: zone and region outages,
-// FailNth, FailNext and the error rate. Latency is kept (see SetLatency).
+// FailNth, FailNext, LoseResponse and the error rate. Latency is kept (see SetLatency).
 func (p *Provider) ClearFaults() {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -103,6 +103,34 @@ func TestFailNthRecoveredByRetry(t *testing.T) {
 	assert.Equal(t, 2, p.Calls()["ReserveAddress"])
 }
 
+func TestLoseResponseTakesEffectThenFails(t *testing.T) {
+	ctx := t.Context()
+	p := memory.New(nil)
+	require.NoError(t, p.LoseResponse("CreateInstance", 2, providers.DeadlineExceeded))
+	_, err := p.CreateInstance(ctx, spec("web-1", "europe-west3-a"))
+	require.NoError(t, err)
+	_, err = p.CreateInstance(ctx, spec("web-2", "europe-west3-a"))
+	assert.Equal(t, providers.DeadlineExceeded, providers.Code(err))
+	assert.ErrorIs(t, err, memory.ErrInjected)
+	got, err := p.GetInstance(ctx, providers.InstanceRef{Region: region, Name: "web-2"})
+	require.NoError(t, err, "the change took effect despite the error")
+	// The retry meets its own first attempt and succeeds without a duplicate.
+	again, err := p.CreateInstance(ctx, spec("web-2", "europe-west3-a"))
+	require.NoError(t, err)
+	assert.Equal(t, got.ID, again.ID)
+	list, err := p.ListInstances(ctx, region, nil)
+	require.NoError(t, err)
+	assert.Len(t, list, 2)
+
+	assert.Equal(t, providers.InvalidArgument, providers.Code(p.LoseResponse("GetInstance", 1, providers.Unavailable)), "reads cannot lose a change")
+	// A failed call does not advance the countdown.
+	require.NoError(t, p.LoseResponse("DeleteInstance", 1, providers.Unavailable))
+	assert.Equal(t, providers.NotFound, providers.Code(p.DeleteInstance(ctx, providers.InstanceRef{Region: region, Name: "nope"})))
+	assert.Equal(t, providers.Unavailable, providers.Code(p.DeleteInstance(ctx, again.Ref())))
+	_, err = p.GetInstance(ctx, again.Ref())
+	assert.Equal(t, providers.NotFound, providers.Code(err))
+}
+
 func TestFailNext(t *testing.T) {
 	ctx := t.Context()
 	p := memory.New(nil)

@@ -48,7 +48,8 @@ func (p *Provider) zoneUnavailable(op string, ref providers.InstanceRef) error {
 // region (see providers.Instances). The new instance is PROVISIONING and
 // reports RUNNING once Options.ProvisioningDelay has passed; its PrivateIP
 // comes from a per-region counter (10.<region index>.x.y).
-func (p *Provider) CreateInstance(ctx context.Context, spec providers.InstanceSpec) (*providers.Instance, error) {
+func (p *Provider) CreateInstance(ctx context.Context, spec providers.InstanceSpec) (_ *providers.Instance, err error) {
+	defer p.lost(mCreateInstance, &err)
 	const op = "memory.CreateInstance"
 	if err := p.begin(ctx, mCreateInstance, spec.Region, spec.Name, nil); err != nil {
 		return nil, err
@@ -202,7 +203,8 @@ func (p *Provider) mutateLocked(op string, ref providers.InstanceRef) (*instance
 
 // UpdateInstance replaces labels, metadata and secrets with the non-nil
 // fields of u.
-func (p *Provider) UpdateInstance(ctx context.Context, ref providers.InstanceRef, u providers.InstanceUpdate) (*providers.Instance, error) {
+func (p *Provider) UpdateInstance(ctx context.Context, ref providers.InstanceRef, u providers.InstanceUpdate) (_ *providers.Instance, err error) {
+	defer p.lost(mUpdateInstance, &err)
 	const op = "memory.UpdateInstance"
 	if err := p.begin(ctx, mUpdateInstance, ref.Region, ref.String(), nil); err != nil {
 		return nil, err
@@ -230,7 +232,8 @@ func (p *Provider) UpdateInstance(ctx context.Context, ref providers.InstanceRef
 }
 
 // StopInstance stops the instance; stopping a stopped one is a no-op.
-func (p *Provider) StopInstance(ctx context.Context, ref providers.InstanceRef) error {
+func (p *Provider) StopInstance(ctx context.Context, ref providers.InstanceRef) (err error) {
+	defer p.lost(mStopInstance, &err)
 	const op = "memory.StopInstance"
 	if err := p.begin(ctx, mStopInstance, ref.Region, ref.String(), nil); err != nil {
 		return err
@@ -246,7 +249,8 @@ func (p *Provider) StopInstance(ctx context.Context, ref providers.InstanceRef) 
 }
 
 // StartInstance starts the instance; starting a running one is a no-op.
-func (p *Provider) StartInstance(ctx context.Context, ref providers.InstanceRef) error {
+func (p *Provider) StartInstance(ctx context.Context, ref providers.InstanceRef) (err error) {
+	defer p.lost(mStartInstance, &err)
 	const op = "memory.StartInstance"
 	if err := p.begin(ctx, mStartInstance, ref.Region, ref.String(), nil); err != nil {
 		return err
@@ -265,7 +269,8 @@ func (p *Provider) StartInstance(ctx context.Context, ref providers.InstanceRef)
 
 // DeleteInstance deletes the instance; it is gone from ListInstances when
 // the call returns.
-func (p *Provider) DeleteInstance(ctx context.Context, ref providers.InstanceRef) error {
+func (p *Provider) DeleteInstance(ctx context.Context, ref providers.InstanceRef) (err error) {
+	defer p.lost(mDeleteInstance, &err)
 	const op = "memory.DeleteInstance"
 	if err := p.begin(ctx, mDeleteInstance, ref.Region, ref.String(), nil); err != nil {
 		return err

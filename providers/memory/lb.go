@@ -150,7 +150,8 @@ func validHostname(h string) bool {
 // (after defaults: port 80, health check "/", CDN defaults; hostnames and
 // backends compared as sets) changes nothing and is not counted in
 // MutatingCalls.
-func (p *Provider) EnsureLoadBalancer(ctx context.Context, spec providers.LoadBalancerSpec) (*providers.LoadBalancer, error) {
+func (p *Provider) EnsureLoadBalancer(ctx context.Context, spec providers.LoadBalancerSpec) (_ *providers.LoadBalancer, err error) {
+	defer p.lost(mEnsureLoadBalancer, &err)
 	const op = "memory.EnsureLoadBalancer"
 	if problems := validateLB(spec); len(problems) > 0 {
 		p.mu.Lock()
@@ -235,7 +236,8 @@ func (p *Provider) GetLoadBalancer(ctx context.Context, name string) (*providers
 
 // DeleteLoadBalancer deletes every component; a reserved address it used
 // is kept.
-func (p *Provider) DeleteLoadBalancer(ctx context.Context, name string) error {
+func (p *Provider) DeleteLoadBalancer(ctx context.Context, name string) (err error) {
+	defer p.lost(mDeleteLoadBalancer, &err)
 	const op = "memory.DeleteLoadBalancer"
 	if err := p.begin(ctx, mDeleteLoadBalancer, "", name, p.lbRegion(name)); err != nil {
 		return err

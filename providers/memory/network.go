@@ -34,7 +34,8 @@ func (p *Provider) poolLocked(op, region string) (*ipPool, error) {
 // come from documentation ranges, lowest free host first: 203.0.113.0/24
 // for the first region, 198.51.100.0/24 for the second, 100.64.<i>.0/24 for
 // region i after that, 192.0.2.0/24 for global addresses.
-func (p *Provider) ReserveAddress(ctx context.Context, spec providers.AddressSpec) (*providers.Address, error) {
+func (p *Provider) ReserveAddress(ctx context.Context, spec providers.AddressSpec) (_ *providers.Address, err error) {
+	defer p.lost(mReserveAddress, &err)
 	const op = "memory.ReserveAddress"
 	if err := p.begin(ctx, mReserveAddress, spec.Region, spec.Name, nil); err != nil {
 		return nil, err
@@ -117,7 +118,8 @@ func (p *Provider) ListAddresses(ctx context.Context, region string, selector pr
 
 // ReleaseAddress releases the address; its IP may be handed out again. An
 // address used by a load balancer returns FailedPrecondition.
-func (p *Provider) ReleaseAddress(ctx context.Context, region, name string) error {
+func (p *Provider) ReleaseAddress(ctx context.Context, region, name string) (err error) {
+	defer p.lost(mReleaseAddress, &err)
 	const op = "memory.ReleaseAddress"
 	if err := p.begin(ctx, mReleaseAddress, region, name, nil); err != nil {
 		return err
@@ -195,7 +197,8 @@ func validateRule(rule providers.FirewallRule) []string {
 
 // CreateFirewallRule creates the rule, idempotently by name within its
 // region. An empty Protocol means tcp.
-func (p *Provider) CreateFirewallRule(ctx context.Context, rule providers.FirewallRule) (*providers.FirewallRule, error) {
+func (p *Provider) CreateFirewallRule(ctx context.Context, rule providers.FirewallRule) (_ *providers.FirewallRule, err error) {
+	defer p.lost(mCreateFirewallRule, &err)
 	const op = "memory.CreateFirewallRule"
 	if err := p.begin(ctx, mCreateFirewallRule, rule.Region, rule.Name, nil); err != nil {
 		return nil, err
@@ -269,7 +272,8 @@ func (p *Provider) ListFirewallRules(ctx context.Context, region string, selecto
 }
 
 // DeleteFirewallRule deletes the rule.
-func (p *Provider) DeleteFirewallRule(ctx context.Context, region, name string) error {
+func (p *Provider) DeleteFirewallRule(ctx context.Context, region, name string) (err error) {
+	defer p.lost(mDeleteFirewallRule, &err)
 	const op = "memory.DeleteFirewallRule"
 	if err := p.begin(ctx, mDeleteFirewallRule, region, name, nil); err != nil {
 		return err

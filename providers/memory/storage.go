@@ -86,7 +86,8 @@ func (p *Provider) bucketLocked(op, name string) (*bucket, error) {
 // CreateBucket creates the bucket. Bucket names are global. Region "" makes
 // a multi-region bucket, which no region outage affects; any other region
 // must be one of the provider's.
-func (p *Provider) CreateBucket(ctx context.Context, spec providers.BucketSpec) error {
+func (p *Provider) CreateBucket(ctx context.Context, spec providers.BucketSpec) (err error) {
+	defer p.lost(mCreateBucket, &err)
 	const op = "memory.CreateBucket"
 	if err := p.begin(ctx, mCreateBucket, spec.Region, spec.Name, nil); err != nil {
 		return err
@@ -118,7 +119,8 @@ func (p *Provider) CreateBucket(ctx context.Context, spec providers.BucketSpec) 
 }
 
 // DeleteBucket deletes an empty bucket.
-func (p *Provider) DeleteBucket(ctx context.Context, name string) error {
+func (p *Provider) DeleteBucket(ctx context.Context, name string) (err error) {
+	defer p.lost(mDeleteBucket, &err)
 	const op = "memory.DeleteBucket"
 	if err := p.begin(ctx, mDeleteBucket, "", name, p.bucketRegion(name)); err != nil {
 		return err
@@ -140,7 +142,8 @@ func (p *Provider) DeleteBucket(ctx context.Context, name string) error {
 // are stored as read, without a second copy, and publishes the object only
 // once r returned io.EOF and ctx is still live. The ETag is the hex SHA-256
 // of the content.
-func (p *Provider) PutObject(ctx context.Context, bucketName, key string, r io.Reader, opts *providers.PutOptions) (providers.ObjectInfo, error) {
+func (p *Provider) PutObject(ctx context.Context, bucketName, key string, r io.Reader, opts *providers.PutOptions) (_ providers.ObjectInfo, err error) {
+	defer p.lost(mPutObject, &err)
 	const op = "memory.PutObject"
 	res := bucketName + "/" + key
 	if err := p.begin(ctx, mPutObject, "", res, p.bucketRegion(bucketName)); err != nil {
@@ -377,7 +380,8 @@ func (p *Provider) ListObjects(ctx context.Context, bucketName, prefix string) (
 }
 
 // DeleteObject deletes the object; open readers keep their snapshot.
-func (p *Provider) DeleteObject(ctx context.Context, bucketName, key string) error {
+func (p *Provider) DeleteObject(ctx context.Context, bucketName, key string) (err error) {
+	defer p.lost(mDeleteObject, &err)
 	const op = "memory.DeleteObject"
 	if err := p.begin(ctx, mDeleteObject, "", bucketName+"/"+key, p.bucketRegion(bucketName)); err != nil {
 		return err
