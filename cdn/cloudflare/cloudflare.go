@@ -464,7 +464,7 @@ func (e *Edge) findTunnel(ctx context.Context, account, name string) (*shared.Cl
 				found = tun
 			}
 		}
-		if len(res.Result) < pageSize {
+		if lastPage(len(res.Result), res.ResultInfo.PerPage) {
 			return found, nil
 		}
 	}
@@ -675,4 +675,18 @@ func retryAfter(h http.Header) time.Duration {
 		}
 	}
 	return 0
+}
+
+// lastPage reports whether a page of n items is the last: it is empty, or
+// shorter than the page size the server reports using (which may be below
+// the one asked for). A server that reports no page size is read until an
+// empty page, as the SDK's auto-pager does.
+func lastPage(n int, perPage int64) bool {
+	if n == 0 {
+		return true
+	}
+	if perPage <= 0 {
+		return false
+	}
+	return int64(n) < perPage
 }

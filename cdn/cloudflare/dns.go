@@ -158,7 +158,7 @@ func (e *Edge) listByName(ctx context.Context, zone, name string) ([]cdn.Record,
 				out = append(out, fromResponse(zone, r))
 			}
 		}
-		if len(res.Result) < pageSize {
+		if lastPage(len(res.Result), res.ResultInfo.PerPage) {
 			return out, nil
 		}
 	}
