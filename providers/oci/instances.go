@@ -2,6 +2,7 @@ package oci
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -9,7 +10,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/oracle/oci-go-sdk/v65/common"
@@ -190,17 +190,22 @@ func (p *Provider) toInstance(region string, in core.Instance) providers.Instanc
 	return out
 }
 
-// retryToken derives the OCI retry token of a create from what identifies
-// the resource and the exact request: the same request (a retry after a
-// 503 or a dropped connection, or a concurrent duplicate) gets the same
-// resource back instead of a second one; a changed request gets a fresh
-// token instead of a 409.
+// retryToken returns the OCI retry token of one create call: a digest of
+// what identifies the resource and the exact request, plus a random nonce
+// drawn once per call. Every retry within the call (after a 503 that was
+// applied, or a dropped connection) sends the same token, so OCI answers
+// with the resource the first attempt created instead of making a second
+// one. The nonce keeps a later call (after the resource was deleted, say)
+// from being answered with a stale resource; across calls, the lookup by
+// display name that precedes every create provides idempotency.
 func (p *Provider) retryToken(kind, region, name string, body any) string {
 	h := sha256.New()
 	b, _ := json.Marshal(body)
 	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00", kind, p.compartment, region, name)
 	h.Write(b)
-	return "orocloud-" + hex.EncodeToString(h.Sum(nil))[:40]
+	var nonce [6]byte
+	_, _ = rand.Read(nonce[:])
+	return "orocloud-" + hex.EncodeToString(h.Sum(nil))[:24] + "-" + hex.EncodeToString(nonce[:])
 }
 
 // CreateInstance launches the instance (LaunchInstance) in spec.Zone (an
@@ -214,8 +219,8 @@ func (p *Provider) retryToken(kind, region, name string, body any) string {
 //
 // It is idempotent by display name (an existing non-terminated instance of
 // that name in the compartment is returned when it is ours, AlreadyExists
-// otherwise), and every launch carries an OCI retry token derived from the
-// request, so a retried launch after a fault never creates a duplicate.
+// otherwise), and the launch carries an OCI retry token (see retryToken), so
+// a launch retried after a fault never creates a duplicate.
 func (p *Provider) CreateInstance(ctx context.Context, spec providers.InstanceSpec) (*providers.Instance, error) {
 	const op = "oci.CreateInstance"
 	if err := p.checkOpen(op); err != nil {
@@ -295,29 +300,19 @@ func (p *Provider) CreateInstance(ctx context.Context, spec providers.InstanceSp
 		}
 	}
 	token := p.retryToken("instance", spec.Region, spec.Name, details)
-	for range 2 {
-		var launched core.Instance
-		err = p.call(ctx, op, spec.Name, func(ctx context.Context) (*httpResponse, error) {
-			r, err := c.compute.LaunchInstance(ctx, core.LaunchInstanceRequest{LaunchInstanceDetails: details, OpcRetryToken: common.String(token)})
-			launched = r.Instance
-			return r.RawResponse, err
-		})
-		if err != nil {
-			return nil, err
-		}
-		switch launched.LifecycleState {
-		case core.InstanceLifecycleStateTerminating, core.InstanceLifecycleStateTerminated:
-			// The token answered with an instance launched (and deleted)
-			// earlier from the same request: launch afresh.
-			token = token[:len(token)-8] + strconv.FormatInt(p.clk.Now().UnixNano()%1e8, 16)
-			continue
-		}
-		p.log.InfoContext(ctx, "instance launched", "name", spec.Name, "id", deref(launched.Id), "zone", spec.Zone,
-			"faultDomain", spec.FaultDomain, "shape", shape.Name)
-		inst := p.toInstance(spec.Region, launched)
-		return &inst, nil
+	var launched core.Instance
+	err = p.call(ctx, op, spec.Name, func(ctx context.Context) (*httpResponse, error) {
+		r, err := c.compute.LaunchInstance(ctx, core.LaunchInstanceRequest{LaunchInstanceDetails: details, OpcRetryToken: common.String(token)})
+		launched = r.Instance
+		return r.RawResponse, err
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil, &providers.Error{Code: providers.Internal, Op: op, Resource: spec.Name, Msg: "launch kept returning a terminated instance"}
+	p.log.InfoContext(ctx, "instance launched", "name", spec.Name, "id", deref(launched.Id), "zone", spec.Zone,
+		"faultDomain", spec.FaultDomain, "shape", shape.Name)
+	inst := p.toInstance(spec.Region, launched)
+	return &inst, nil
 }
 
 func (p *Provider) resolveMachine(spec providers.InstanceSpec) (Shape, string) {
@@ -326,8 +321,19 @@ func (p *Provider) resolveMachine(spec providers.InstanceSpec) (Shape, string) {
 	if s, ok := p.opts.Shapes[tier]; ok && s.Name != "" {
 		shape = s
 	}
-	if spec.MachineType != "" {
-		shape = Shape{Name: spec.MachineType, OCPUs: spec.OCPUs, MemoryGB: spec.MemoryGB}
+	if spec.MachineType != "" && spec.MachineType != shape.Name {
+		// A flexible shape needs a size: take the spec's, else the
+		// default shape's.
+		given := Shape{Name: spec.MachineType, OCPUs: spec.OCPUs, MemoryGB: spec.MemoryGB}
+		if strings.HasSuffix(given.Name, ".Flex") {
+			if given.OCPUs == 0 {
+				given.OCPUs = DefaultShape.OCPUs
+			}
+			if given.MemoryGB == 0 {
+				given.MemoryGB = DefaultShape.MemoryGB
+			}
+		}
+		shape = given
 	} else {
 		if spec.OCPUs > 0 {
 			shape.OCPUs = spec.OCPUs
@@ -434,14 +440,21 @@ func (p *Provider) refInstance(ctx context.Context, op string, ref providers.Ins
 }
 
 // GetInstance returns the instance of that display name in the region (and
-// availability domain, when ref.Zone is set). A missing or terminated
-// instance is NotFound.
+// availability domain, when ref.Zone is set), with the private IP of its
+// primary VNIC (ListVnicAttachments, GetVnic; ListInstances leaves
+// PrivateIP empty to keep lists to one call per page). A missing or
+// terminated instance is NotFound.
 func (p *Provider) GetInstance(ctx context.Context, ref providers.InstanceRef) (*providers.Instance, error) {
-	_, in, err := p.refInstance(ctx, "oci.GetInstance", ref)
+	c, in, err := p.refInstance(ctx, "oci.GetInstance", ref)
 	if err != nil {
 		return nil, err
 	}
 	out := p.toInstance(ref.Region, *in)
+	if in.LifecycleState != core.InstanceLifecycleStateTerminating {
+		if out.PrivateIP, err = p.privateIP(ctx, c, deref(in.Id)); err != nil {
+			return nil, err
+		}
+	}
 	return &out, nil
 }
 
@@ -618,4 +631,23 @@ func (p *Provider) waitInstance(ctx context.Context, c *regionClients, op, name,
 			return in, providers.Wrap(err, providers.DeadlineExceeded, op, name+": waiting for "+string(state))
 		}
 	}
+}
+
+// privateIP returns the private IP of the instance's first attached VNIC,
+// or "" when it has none yet.
+func (p *Provider) privateIP(ctx context.Context, c *regionClients, instanceID string) (string, error) {
+	vnics, err := p.instanceVNICs(ctx, c, instanceID)
+	if err != nil || len(vnics) == 0 {
+		return "", err
+	}
+	var vnic core.Vnic
+	err = p.call(ctx, "oci.GetVnic", vnics[0], func(ctx context.Context) (*httpResponse, error) {
+		r, err := c.network.GetVnic(ctx, core.GetVnicRequest{VnicId: common.String(vnics[0])})
+		vnic = r.Vnic
+		return r.RawResponse, err
+	})
+	if providers.Code(err) == providers.NotFound {
+		return "", nil
+	}
+	return deref(vnic.PrivateIp), err
 }
