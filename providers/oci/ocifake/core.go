@@ -523,7 +523,7 @@ func (s *Server) createPublicIP(c *call) response {
 	ip := &core.PublicIp{Id: common.String(s.nextID("publicip", c.region)), CompartmentId: d.CompartmentId,
 		DisplayName: d.DisplayName, FreeformTags: d.FreeformTags, Lifetime: core.PublicIpLifetimeReserved,
 		LifecycleState: core.PublicIpLifecycleStateAvailable, Scope: core.PublicIpScopeRegion,
-		IpAddress: common.String(fmt.Sprintf("203.0.%d.%d", 113+st.ipSeq/250, st.ipSeq%250+1)),
+		IpAddress:   common.String(fmt.Sprintf("203.0.%d.%d", 113+st.ipSeq/250, st.ipSeq%250+1)),
 		TimeCreated: &common.SDKTime{Time: c.now.UTC()}}
 	st.publicIPs = append(st.publicIPs, ip)
 	return jsonResp(200, ip)
