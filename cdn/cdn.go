@@ -53,10 +53,10 @@ type Edge interface {
 	Kind() environment.CDNKind
 	// Ensure creates or updates every part of the edge so that it serves
 	// env's hostnames from origin, and returns its state. It validates env
-	// and origin first and returns InvalidArgument (listing every problem)
-	// or FailedPrecondition (an edge that cannot serve env, such as Google
-	// Cloud CDN for an OCI environment) before any call. It is idempotent:
-	// a second call with the same arguments creates nothing new.
+	// and origin first and returns InvalidArgument before any call, listing
+	// every problem (an edge that cannot serve env, such as Google Cloud CDN
+	// for an OCI environment, is one). It is idempotent: a second call with
+	// the same arguments creates nothing new.
 	Ensure(ctx context.Context, env *environment.Environment, origin Origin) (*State, error)
 	// Describe returns the edge of env as it is. An edge that does not exist
 	// returns an error for which Code is NotFound.
@@ -94,7 +94,8 @@ type Origin struct {
 	// HealthCheckPath is the load balancer's health check path (default "/").
 	HealthCheckPath string
 	// AddressName is the reserved global address of a Google load balancer;
-	// empty means "<env>-edge-ip", reserved by Ensure.
+	// empty means the environment's primary address
+	// (environment.PrimaryAddressName), reserved by Ensure when missing.
 	AddressName string
 }
 
@@ -294,16 +295,14 @@ func TunnelSecrets(s *State) map[string]providers.Secret {
 	return map[string]providers.Secret{MetadataTunnelToken: s.TunnelToken}
 }
 
-// WebTag is the network tag that marks web nodes in firewall rules, as
-// "<env>-web". CheckZeroTrust also recognises the bare tier name "web" and
-// rules labelled with providers.LabelTier = "web".
-func WebTag(env string) string { return env + "-" + string(environment.TierWeb) }
-
 // CheckZeroTrust checks that, with Cloudflare chosen as the edge, nothing
 // opens the web nodes to the internet: neither an ingress rule of the spec
 // (env.Ingress with tier "web") nor one of rules (firewall rules planned or
-// observed at the provider) that targets web nodes. A source range is open
-// to the internet when it is a /0 (0.0.0.0/0, ::/0). It returns nil for
+// observed at the provider) that targets web nodes: a rule whose target
+// tags include the web tier's tag (environment.TierTag(env.Name, "web")),
+// the tag every node carries (environment.NetworkTag(env.Name)) or the bare
+// tier name "web", or that is labelled providers.LabelTier = "web". A
+// source range is open to the internet when it is a /0 (0.0.0.0/0, ::/0). It returns nil for
 // other edges, and otherwise every violation at once, with code
 // InvalidArgument and the cause ErrPublicIngress.
 func CheckZeroTrust(env *environment.Environment, rules []providers.FirewallRule) error {
@@ -323,7 +322,7 @@ func CheckZeroTrust(env *environment.Environment, rules []providers.FirewallRule
 				i, r.Name, strings.Join(rs, ", "), r.Ports))
 		}
 	}
-	web := []string{WebTag(env.Name), string(environment.TierWeb)}
+	web := []string{environment.TierTag(env.Name, environment.TierWeb), environment.NetworkTag(env.Name), string(environment.TierWeb)}
 	for _, r := range rules {
 		if !targetsWeb(r, web) {
 			continue
