@@ -58,3 +58,5 @@ func asIntegrity(op, point, part string, err error) error {
 func invalid(op string, problems []string) error {
 	return &providers.Error{Code: providers.InvalidArgument, Op: op, Msg: strings.Join(problems, "; ")}
 }
+
+func asErr(err error, target **providers.Error) bool { return errors.As(err, target) }

@@ -45,9 +45,9 @@ type tableInfo struct {
 
 type segment struct {
 	Table int   `json:"table"`
-	From  int64 `json:"from"`          // first page
-	To    int64 `json:"to"`            // page after the last; 0 = to the end
-	Bytes int64 `json:"bytes"`         // COPY text bytes
+	From  int64 `json:"from"`            // first page
+	To    int64 `json:"to"`              // page after the last; 0 = to the end
+	Bytes int64 `json:"bytes"`           // COPY text bytes
 	Whole bool  `json:"whole,omitempty"` // the whole table in one COPY
 }
 
@@ -169,3 +169,5 @@ func (e *Engine) open(ctx context.Context, op string, env envelope) (*manifest, 
 	}
 	return m, dk, nil
 }
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }

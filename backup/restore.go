@@ -1,0 +1,454 @@
+package backup
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/orocloud/orocloud-go/providers"
+)
+
+// Target is where Restore writes a point.
+type Target struct {
+	// Database is the connection string of the target database ("" skips
+	// the database). It must be empty (no relations, functions, extensions
+	// or schemas besides public) unless Replace is set.
+	Database string
+	// Media is the target media directory ("" skips media). It must be
+	// missing or empty unless Replace is set.
+	Media string
+	// Code is the directory the code archive is extracted to, when the
+	// point has one ("" skips it). It must be missing or empty.
+	Code string
+	// Replace drops every schema of the target database and replaces the
+	// media directory. Without it, a non-empty target is refused.
+	Replace bool
+}
+
+// RestoreResult describes a finished restore.
+type RestoreResult struct {
+	Point RecoveryPoint
+	// Duration is the wall time of the restore: the achieved recovery time
+	// (RTO) for this size.
+	Duration time.Duration
+	// Bytes is the plaintext restored.
+	Bytes int64
+	// Tables is the number of tables loaded.
+	Tables int
+}
+
+const (
+	systemSchemas = `n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'`
+	countObjects  = `SELECT
+ (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ` + systemSchemas + `)
+ + (SELECT count(*) FROM pg_namespace n WHERE ` + systemSchemas + ` AND n.nspname <> 'public')
+ + (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ` + systemSchemas + `)
+ + (SELECT count(*) FROM pg_extension WHERE extname <> 'plpgsql')`
+	resetDatabase = `DO $reset$
+DECLARE r record;
+BEGIN
+  FOR r IN SELECT extname FROM pg_extension WHERE extname <> 'plpgsql' LOOP
+    EXECUTE format('DROP EXTENSION IF EXISTS %I CASCADE', r.extname);
+  END LOOP;
+  FOR r IN SELECT n.nspname FROM pg_namespace n WHERE ` + systemSchemas + ` LOOP
+    EXECUTE format('DROP SCHEMA %I CASCADE', r.nspname);
+  END LOOP;
+  IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pg_database_owner') THEN
+    CREATE SCHEMA public AUTHORIZATION pg_database_owner;
+  ELSE
+    CREATE SCHEMA public;
+    GRANT CREATE ON SCHEMA public TO PUBLIC;
+  END IF;
+  GRANT USAGE ON SCHEMA public TO PUBLIC;
+  COMMENT ON SCHEMA public IS 'standard public schema';
+END
+$reset$`
+)
+
+// Restore restores point id into target: the schema before the data
+// (pre-data), the tables with parallel COPY FROM streams, sequences, then
+// indexes and constraints (post-data, independent index builds in
+// parallel), and the media directory (extracted beside the target and
+// renamed into place at the end).
+//
+// Before writing anything it authenticates the manifest and unwraps the
+// data key (a wrong key returns PermissionDenied and writes nothing),
+// checks the schema parts, and checks that the targets are empty unless
+// Replace is set (FailedPrecondition otherwise). An unknown point returns
+// NotFound. A part that fails authentication midway returns an integrity
+// error naming the part, and the target database is left empty.
+func (e *Engine) Restore(ctx context.Context, id string, t Target) (*RestoreResult, error) {
+	const op = "backup.Engine.Restore"
+	if ctx == nil {
+		return nil, providers.Errorf(providers.InvalidArgument, "%s: nil context", op)
+	}
+	if t.Database == "" && t.Media == "" && t.Code == "" {
+		return nil, providers.Errorf(providers.InvalidArgument, "%s: Target: set Database, Media or Code", op)
+	}
+	start := e.clk.Now()
+	env, err := e.readEnvelope(ctx, op, id)
+	if err != nil {
+		return nil, err
+	}
+	m, dk, err := e.open(ctx, op, env)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(dk)
+	var total int64
+	var dbParts []partInfo
+	for _, p := range m.Parts {
+		if strings.HasPrefix(p.Name, "db/") {
+			dbParts = append(dbParts, p)
+		}
+		if t.Database != "" || (p.Name == partMedia && t.Media != "") || (p.Name == partCode && t.Code != "") {
+			total += p.Plain
+		}
+	}
+	prog := e.newProgress("restore", total)
+	res := &RestoreResult{Point: m.point(0, env.Key.KeyID), Tables: len(m.Tables)}
+
+	// Preconditions, before anything is written.
+	type dirJob struct{ part, dir, tmp string }
+	var dirs []dirJob
+	for _, d := range []struct{ part, dir string }{{partMedia, t.Media}, {partCode, t.Code}} {
+		if d.dir == "" {
+			continue
+		}
+		if _, ok := m.part(d.part); !ok {
+			return nil, &providers.Error{Code: providers.FailedPrecondition, Op: op, Resource: id, Msg: "the point has no " + d.part + " part"}
+		}
+		empty, err := emptyDir(d.dir)
+		if err != nil {
+			return nil, providers.Wrap(err, providers.Internal, op, d.dir)
+		}
+		if !empty && (!t.Replace || d.part == partCode) {
+			return nil, &providers.Error{Code: providers.FailedPrecondition, Op: op, Resource: d.dir,
+				Msg: "target " + d.part + " directory is not empty (set Target.Replace to replace it)"}
+		}
+		dirs = append(dirs, dirJob{part: d.part, dir: d.dir})
+	}
+	var pre, post, seqs []byte
+	var conn *pgx.Conn
+	if t.Database != "" {
+		if _, ok := m.part(partPreData); !ok {
+			return nil, &providers.Error{Code: providers.FailedPrecondition, Op: op, Resource: id, Msg: "the point has no database"}
+		}
+		// The schema parts are small: read and check them whole before use.
+		for _, s := range []struct {
+			name string
+			dst  *[]byte
+		}{{partPreData, &pre}, {partPostData, &post}, {partSequences, &seqs}} {
+			p, _ := m.part(s.name)
+			var buf bytes.Buffer
+			if err := e.readPart(ctx, op, m, dk, p, prog, &buf); err != nil {
+				return nil, err
+			}
+			*s.dst = buf.Bytes()
+		}
+		conn, err = connect(ctx, t.Database, op)
+		if err != nil {
+			return nil, err
+		}
+		defer conn.Close(context.WithoutCancel(ctx))
+		var n int64
+		if err := conn.QueryRow(ctx, countObjects).Scan(&n); err != nil {
+			return nil, providers.Wrap(err, providers.Unavailable, op, "target database")
+		}
+		if n > 0 && !t.Replace {
+			return nil, &providers.Error{Code: providers.FailedPrecondition, Op: op, Resource: "target database",
+				Msg: fmt.Sprintf("target database is not empty (%d objects); set Target.Replace to drop its schemas and replace it", n)}
+		}
+		if n > 0 {
+			if _, err := conn.Exec(ctx, resetDatabase); err != nil {
+				return nil, providers.Wrap(err, providers.Internal, op, "reset target database")
+			}
+		}
+	}
+	for i := range dirs {
+		parent := filepath.Dir(filepath.Clean(dirs[i].dir))
+		if err := os.MkdirAll(parent, 0o755); err != nil {
+			return nil, providers.Wrap(err, providers.Internal, op, dirs[i].dir)
+		}
+		tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dirs[i].dir)+".restore-")
+		if err != nil {
+			return nil, providers.Wrap(err, providers.Internal, op, dirs[i].dir)
+		}
+		dirs[i].tmp = tmp
+	}
+	fail := func(err error) (*RestoreResult, error) {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		for _, d := range dirs {
+			_ = os.RemoveAll(d.tmp)
+		}
+		if conn != nil {
+			if c, cerr := connect(cctx, t.Database, op); cerr == nil {
+				_, _ = c.Exec(cctx, resetDatabase)
+				_ = c.Close(cctx)
+			}
+		}
+		e.log.Warn("restore failed; target reset", "point", id, "err", err)
+		if _, ok := err.(*providers.Error); ok {
+			return nil, err
+		}
+		return nil, providers.Wrap(err, codeOf(err), op, id)
+	}
+
+	g, gctx := newGroup(ctx)
+	for _, d := range dirs {
+		p, _ := m.part(d.part)
+		g.Go(func() error {
+			r, check, c, err := e.openPart(gctx, op, m, dk, p, prog)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if err := extractTar(gctx, r, d.tmp); err != nil {
+				return err
+			}
+			if _, err := io.Copy(io.Discard, r); err != nil { // tar padding
+				return err
+			}
+			return check()
+		})
+	}
+	if t.Database != "" {
+		if _, err := conn.PgConn().Exec(ctx, stripMeta(pre)).ReadAll(); err != nil {
+			_ = g.Wait()
+			return fail(providers.Wrap(err, providers.Internal, op, "schema pre-data"))
+		}
+		sem := make(chan struct{}, e.opts.Parallel)
+		for _, p := range dbParts {
+			g.Go(func() error {
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				return e.loadPart(gctx, op, m, dk, p, t.Database, prog)
+			})
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return fail(err)
+	}
+	if t.Database != "" {
+		if _, err := conn.PgConn().Exec(ctx, string(seqs)).ReadAll(); err != nil {
+			return fail(providers.Wrap(err, providers.Internal, op, "sequences"))
+		}
+		if err := e.postData(ctx, op, t.Database, stripMeta(post)); err != nil {
+			return fail(err)
+		}
+	}
+	for _, d := range dirs {
+		if err := swapDir(d.tmp, d.dir); err != nil {
+			return fail(providers.Wrap(err, providers.Internal, op, d.dir))
+		}
+	}
+	res.Bytes = prog.done.Load()
+	res.Duration = e.clk.Now().Sub(start)
+	prog.finish()
+	e.log.Info("restore done", "point", id, "bytes", res.Bytes, "duration", res.Duration)
+	return res, nil
+}
+
+// swapDir moves tmp to dir, replacing dir if it exists.
+func swapDir(tmp, dir string) error {
+	old := ""
+	if _, err := os.Lstat(dir); err == nil {
+		old = tmp + ".old"
+		if err := os.Rename(dir, old); err != nil {
+			return err
+		}
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		if old != "" {
+			_ = os.Rename(old, dir)
+		}
+		return err
+	}
+	if old != "" {
+		return os.RemoveAll(old)
+	}
+	return nil
+}
+
+// loadPart streams one db part into the target with COPY FROM, segment by
+// segment.
+func (e *Engine) loadPart(ctx context.Context, op string, m *manifest, dk []byte, p partInfo, dsn string, prog *progress) error {
+	r, check, c, err := e.openPart(ctx, op, m, dk, p, prog)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	conn, err := connect(ctx, dsn, op)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	// A restore that crashes is redone from scratch, so commits need not wait for WAL flushes.
+	if _, err := conn.Exec(ctx, "SET synchronous_commit = off"); err != nil {
+		return err
+	}
+	br := bufio.NewReaderSize(r, 512<<10)
+	for _, s := range p.Segments {
+		var h [5]byte
+		if _, err := io.ReadFull(br, h[:]); err != nil {
+			return readErr(op, m.ID, p.Name, err)
+		}
+		if h[0] != 'S' || s.Table < 0 || s.Table >= len(m.Tables) {
+			return integrity(op, m.ID, p.Name, "segment header does not match the manifest", nil)
+		}
+		_ = binary.BigEndian.Uint32(h[1:])
+		t := m.Tables[s.Table]
+		sql := fmt.Sprintf("COPY %s (%s) FROM STDIN", pgx.Identifier{t.Schema, t.Name}.Sanitize(), strings.Join(t.Columns, ", "))
+		fr := &frameReader{r: br}
+		rr := &rememberReader{r: fr}
+		if _, err := conn.PgConn().CopyFrom(ctx, rr, sql); err != nil {
+			if rr.err != nil { // the server only echoes our reader's error back
+				err = rr.err
+			}
+			return readErr(op, m.ID, p.Name, err)
+		}
+		if !fr.eof {
+			return integrity(op, m.ID, p.Name, "segment ended early", nil)
+		}
+	}
+	if _, err := io.Copy(io.Discard, br); err != nil {
+		return readErr(op, m.ID, p.Name, err)
+	}
+	return check()
+}
+
+// rememberReader keeps the first non-EOF error of r.
+type rememberReader struct {
+	r   io.Reader
+	err error
+}
+
+func (r *rememberReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF && r.err == nil {
+		r.err = err
+	}
+	return n, err
+}
+
+func readErr(op, id, part string, err error) error {
+	if _, ok := err.(*providers.Error); ok {
+		return err
+	}
+	var pe *providers.Error
+	if asErr(err, &pe) {
+		return pe
+	}
+	if err == io.ErrUnexpectedEOF || err == errFraming {
+		return integrity(op, id, part, "segment framing is broken", err)
+	}
+	return providers.Wrap(err, codeOf(err), op, id+" "+part)
+}
+
+type dumpEntry struct {
+	typ string
+	sql string
+}
+
+var entryTypeRE = regexp.MustCompile(`; Type: ([^;]+);`)
+
+// stripMeta removes the psql meta-commands pg_dump writes around a plain
+// script (\restrict and \unrestrict, since PostgreSQL 15.14), which the
+// server does not understand.
+func stripMeta(script []byte) string {
+	lines := strings.SplitAfter(string(script), "\n")
+	var b strings.Builder
+	b.Grow(len(script))
+	for _, l := range lines {
+		if strings.HasPrefix(l, "\\restrict ") || strings.HasPrefix(l, "\\unrestrict ") {
+			continue
+		}
+		b.WriteString(l)
+	}
+	return b.String()
+}
+
+// splitDump splits a plain pg_dump script at its "-- Name: ...; Type: ..."
+// headers into its preamble (the SET statements every session needs) and
+// its entries.
+func splitDump(script string) (string, []dumpEntry) {
+	const sep = "\n--\n-- Name: "
+	parts := strings.Split(script, sep)
+	pre := parts[0]
+	var out []dumpEntry
+	for _, p := range parts[1:] {
+		typ := ""
+		if m := entryTypeRE.FindStringSubmatch(strings.SplitN(p, "\n", 2)[0]); m != nil {
+			typ = m[1]
+		}
+		out = append(out, dumpEntry{typ: typ, sql: "--\n-- Name: " + p})
+	}
+	return pre, out
+}
+
+// postData runs the post-data script: indexes and non-foreign-key
+// constraints in parallel sessions (they touch one table each), then
+// everything else (foreign keys, triggers, rules, index attachments,
+// comments...) in order.
+func (e *Engine) postData(ctx context.Context, op, dsn, script string) error {
+	pre, entries := splitDump(script)
+	var par []dumpEntry
+	var seq strings.Builder
+	seq.WriteString(pre)
+	for _, en := range entries {
+		if en.typ == "INDEX" || en.typ == "CONSTRAINT" {
+			par = append(par, en)
+		} else {
+			seq.WriteString(en.sql)
+		}
+	}
+	if len(par) > 0 {
+		queue := make(chan dumpEntry, len(par))
+		for _, en := range par {
+			queue <- en
+		}
+		close(queue)
+		g, gctx := newGroup(ctx)
+		for range min(e.opts.Parallel, len(par)) {
+			g.Go(func() error {
+				c, err := connect(gctx, dsn, op)
+				if err != nil {
+					return err
+				}
+				defer c.Close(context.WithoutCancel(gctx))
+				if _, err := c.PgConn().Exec(gctx, pre).ReadAll(); err != nil {
+					return err
+				}
+				for en := range queue {
+					if _, err := c.PgConn().Exec(gctx, en.sql).ReadAll(); err != nil {
+						return providers.Wrap(err, providers.Internal, op, "post-data")
+					}
+				}
+				return nil
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return err
+		}
+	}
+	c, err := connect(ctx, dsn, op)
+	if err != nil {
+		return err
+	}
+	defer c.Close(context.WithoutCancel(ctx))
+	if _, err := c.PgConn().Exec(ctx, seq.String()).ReadAll(); err != nil {
+		return providers.Wrap(err, providers.Internal, op, "post-data")
+	}
+	return nil
+}
