@@ -175,13 +175,9 @@ func Start(ctx context.Context, opts *Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"-D", s.dataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"}
-	if o.DataChecksums {
-		args = append(args, "--data-checksums")
-	}
-	if out, err := s.run(ctx, "initdb", args...); err != nil {
+	if err := s.initdb(ctx, o.BaseDir, o.DataChecksums); err != nil {
 		s.Cleanup()
-		return nil, fmt.Errorf("pgharness: initdb: %w: %s", err, lastLines(out, 20))
+		return nil, err
 	}
 	conf := map[string]string{
 		"listen_addresses":             "'127.0.0.1'",
@@ -260,7 +256,10 @@ func (s *Server) command(ctx context.Context, bin string, args ...string) *exec.
 	}
 	cmd.Env = append(cleanEnv(), "HOME="+s.root, "PGPASSFILE="+filepath.Join(s.root, ".pgpass"), "LC_ALL=C")
 	cmd.Dir = s.root
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: s.cred}
+	// Setpgid: the server and its children form one group that Kill and
+	// Cleanup signal at once. Pdeathsig: if the test binary itself dies
+	// (a go test timeout), the postmaster dies with it, so no orphans.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: s.cred, Pdeathsig: syscall.SIGKILL}
 	return cmd
 }
 
