@@ -1,0 +1,297 @@
+package dr
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/orocloud/orocloud-go/providers"
+)
+
+// Journal persists runs. The runner writes a run's state before and after
+// every step, so a run killed at any point resumes from the journal. A
+// journal holds at most one active run (RunStatus.Active) per environment.
+// Implementations are safe for concurrent use.
+type Journal interface {
+	// Create stores a new run. When the environment already has an active
+	// run it returns an error for which errors.Is(err, ErrActiveRun) holds
+	// and Code is FailedPrecondition, naming that run.
+	Create(ctx context.Context, st *RunState) error
+	// Save replaces the stored state of the run, except its Control. When
+	// the run is no longer active, the environment's slot is released.
+	Save(ctx context.Context, st *RunState) error
+	// Load returns the run with its Control. An unknown run returns
+	// NotFound.
+	Load(ctx context.Context, id string) (*RunState, error)
+	// SetControl records an operator's request (pause, cancel) for the run.
+	SetControl(ctx context.Context, id string, c Control) error
+	// Active returns the active run of the environment, or NotFound.
+	Active(ctx context.Context, env string) (*RunState, error)
+}
+
+// ErrActiveRun is the cause of the error Journal.Create returns when the
+// environment already has an active run.
+var ErrActiveRun = errors.New("dr: the environment already has an active DR run")
+
+func activeRunError(op, env, id string) error {
+	return &providers.Error{Code: providers.FailedPrecondition, Op: op, Resource: env,
+		Msg: fmt.Sprintf("environment %s already has an active DR run %s: resume it, or cancel it first", env, id), Err: ErrActiveRun}
+}
+
+// FileJournal is the default Journal: one JSON file per run in a directory,
+// written atomically (temporary file, fsync, rename, fsync of the
+// directory), and a lock file per environment created exclusively
+// (O_EXCL) to hold the environment's one active run. It is safe for
+// concurrent use by goroutines and by processes sharing the directory on a
+// local file system.
+type FileJournal struct {
+	dir string
+	mu  sync.Mutex
+}
+
+var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,127}$`)
+
+// NewFileJournal returns a journal in dir, creating it if needed.
+func NewFileJournal(dir string) (*FileJournal, error) {
+	if dir == "" {
+		return nil, providers.Errorf(providers.InvalidArgument, "dr.NewFileJournal: dir is empty")
+	}
+	for _, d := range []string{filepath.Join(dir, "runs"), filepath.Join(dir, "active")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, providers.Wrap(err, providers.Internal, "dr.NewFileJournal", dir)
+		}
+	}
+	return &FileJournal{dir: dir}, nil
+}
+
+// Dir returns the journal's directory.
+func (j *FileJournal) Dir() string { return j.dir }
+
+func (j *FileJournal) runPath(id string) string { return filepath.Join(j.dir, "runs", id+".json") }
+func (j *FileJournal) ctlPath(id string) string {
+	return filepath.Join(j.dir, "runs", id+".control.json")
+}
+func (j *FileJournal) lockPath(env string) string { return filepath.Join(j.dir, "active", env+".lock") }
+
+func checkID(op, what, id string) error {
+	if !idRE.MatchString(id) {
+		return providers.Errorf(providers.InvalidArgument, "%s: %s %q: use lower case letters, digits, '.', '_' and '-'", op, what, id)
+	}
+	return nil
+}
+
+// Create implements Journal.
+func (j *FileJournal) Create(ctx context.Context, st *RunState) error {
+	const op = "dr.FileJournal.Create"
+	if st == nil {
+		return providers.Errorf(providers.InvalidArgument, "%s: nil state", op)
+	}
+	if err := errors.Join(checkID(op, "run id", st.ID), checkID(op, "environment", st.Environment)); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return providers.Wrap(err, providers.Canceled, op, st.ID)
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if _, err := os.Stat(j.runPath(st.ID)); err == nil {
+		return providers.Errorf(providers.AlreadyExists, "%s: run %s exists", op, st.ID)
+	}
+	for attempt := 0; ; attempt++ {
+		f, err := os.OpenFile(j.lockPath(st.Environment), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			_, werr := f.WriteString(st.ID)
+			if werr == nil {
+				werr = f.Sync()
+			}
+			cerr := f.Close()
+			if werr = errors.Join(werr, cerr); werr != nil {
+				_ = os.Remove(j.lockPath(st.Environment))
+				return providers.Wrap(werr, providers.Internal, op, st.ID)
+			}
+			break
+		}
+		if !errors.Is(err, fs.ErrExist) || attempt > 0 {
+			return providers.Wrap(err, providers.Internal, op, st.ID)
+		}
+		// The lock exists: it holds the slot unless its run is over (a
+		// process that died between saving a final state and removing
+		// the lock).
+		holder, rerr := os.ReadFile(j.lockPath(st.Environment))
+		if rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			return providers.Wrap(rerr, providers.Internal, op, st.ID)
+		}
+		if h := strings.TrimSpace(string(holder)); h != "" {
+			if cur, lerr := j.loadLocked(h); lerr == nil && cur.Status.Active() {
+				return activeRunError(op, st.Environment, h)
+			}
+		}
+		if err := os.Remove(j.lockPath(st.Environment)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return providers.Wrap(err, providers.Internal, op, st.ID)
+		}
+	}
+	if err := writeJSON(j.runPath(st.ID), st); err != nil {
+		_ = os.Remove(j.lockPath(st.Environment))
+		return providers.Wrap(err, providers.Internal, op, st.ID)
+	}
+	return nil
+}
+
+// Save implements Journal.
+func (j *FileJournal) Save(ctx context.Context, st *RunState) error {
+	const op = "dr.FileJournal.Save"
+	if st == nil {
+		return providers.Errorf(providers.InvalidArgument, "%s: nil state", op)
+	}
+	if err := checkID(op, "run id", st.ID); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return providers.Wrap(err, providers.Canceled, op, st.ID)
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if _, err := os.Stat(j.runPath(st.ID)); err != nil {
+		return providers.Wrap(err, providers.NotFound, op, st.ID)
+	}
+	c := st.Clone()
+	c.Control = Control{}
+	if err := writeJSON(j.runPath(st.ID), c); err != nil {
+		return providers.Wrap(err, providers.Internal, op, st.ID)
+	}
+	if !st.Status.Active() {
+		lock := j.lockPath(st.Environment)
+		if holder, err := os.ReadFile(lock); err == nil && strings.TrimSpace(string(holder)) == st.ID {
+			if err := os.Remove(lock); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return providers.Wrap(err, providers.Internal, op, st.ID)
+			}
+			_ = syncDir(filepath.Dir(lock))
+		}
+	}
+	return nil
+}
+
+// Load implements Journal.
+func (j *FileJournal) Load(ctx context.Context, id string) (*RunState, error) {
+	const op = "dr.FileJournal.Load"
+	if err := checkID(op, "run id", id); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, providers.Wrap(err, providers.Canceled, op, id)
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.loadLocked(id)
+}
+
+func (j *FileJournal) loadLocked(id string) (*RunState, error) {
+	const op = "dr.FileJournal.Load"
+	b, err := os.ReadFile(j.runPath(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, &providers.Error{Code: providers.NotFound, Op: op, Resource: id, Msg: "no such run", Err: err}
+	}
+	if err != nil {
+		return nil, providers.Wrap(err, providers.Internal, op, id)
+	}
+	var st RunState
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, providers.Wrap(err, providers.Internal, op, id)
+	}
+	if b, err := os.ReadFile(j.ctlPath(id)); err == nil {
+		if err := json.Unmarshal(b, &st.Control); err != nil {
+			return nil, providers.Wrap(err, providers.Internal, op, id)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, providers.Wrap(err, providers.Internal, op, id)
+	}
+	return &st, nil
+}
+
+// SetControl implements Journal.
+func (j *FileJournal) SetControl(ctx context.Context, id string, c Control) error {
+	const op = "dr.FileJournal.SetControl"
+	if err := checkID(op, "run id", id); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return providers.Wrap(err, providers.Canceled, op, id)
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if _, err := os.Stat(j.runPath(id)); err != nil {
+		return &providers.Error{Code: providers.NotFound, Op: op, Resource: id, Msg: "no such run", Err: err}
+	}
+	if err := writeJSON(j.ctlPath(id), c); err != nil {
+		return providers.Wrap(err, providers.Internal, op, id)
+	}
+	return nil
+}
+
+// Active implements Journal.
+func (j *FileJournal) Active(ctx context.Context, env string) (*RunState, error) {
+	const op = "dr.FileJournal.Active"
+	if err := checkID(op, "environment", env); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, providers.Wrap(err, providers.Canceled, op, env)
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	holder, err := os.ReadFile(j.lockPath(env))
+	if err == nil {
+		if st, lerr := j.loadLocked(strings.TrimSpace(string(holder))); lerr == nil && st.Status.Active() {
+			return st, nil
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, providers.Wrap(err, providers.Internal, op, env)
+	}
+	return nil, &providers.Error{Code: providers.NotFound, Op: op, Resource: env, Msg: "no active DR run"}
+}
+
+// writeJSON writes v to path atomically: a temporary file in the same
+// directory, fsync, rename over path, fsync of the directory.
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, werr := f.Write(b)
+	if werr == nil {
+		werr = f.Sync()
+	}
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Rename(tmp, path)
+	}
+	if werr != nil {
+		_ = os.Remove(tmp)
+		return werr
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

@@ -1,0 +1,635 @@
+package dr
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/orocloud/orocloud-go/clock"
+	"github.com/orocloud/orocloud-go/environment"
+	"github.com/orocloud/orocloud-go/providers"
+)
+
+// Objectives of the reference architecture.
+const (
+	// DefaultRPOObjective is the recovery point objective: the last daily
+	// backup, so a point at most 24 hours older than the disaster.
+	DefaultRPOObjective = 24 * time.Hour
+	// ReferenceRTO is the reference's minimal recovery time: at least 60
+	// minutes from approval to service availability.
+	ReferenceRTO = 60 * time.Minute
+)
+
+// Options configure a Runner. Backups, Targets, Approver and Journal are
+// required.
+type Options struct {
+	// Backups finds, verifies and restores recovery points.
+	Backups Backups
+	// Targets resolves where the data is restored in the target region.
+	Targets Targets
+	// Approver asks the technical contact to approve a run.
+	Approver Approver
+	// Journal persists runs (NewFileJournal, NewPGJournal).
+	Journal Journal
+	// DNS switches the site's records when the domain is ours (not
+	// customer-managed). A failover or failback of such an environment
+	// without DNS is refused by the prechecks.
+	DNS DNS
+	// DNSZone is the DNS zone of the records (a Cloudflare zone ID); empty
+	// means env.CDN.Cloudflare.ZoneID when set.
+	DNSZone string
+	// HealthChecks run after the restore; nil means DefaultHealthChecks().
+	HealthChecks []HealthChecker
+	// Notifier tells the technical contact; nil logs the notice.
+	Notifier Notifier
+	// PlanOptions are passed to the reconciler's Plan when provisioning
+	// (the tunnel token secrets of the web tier, extra metadata).
+	PlanOptions *environment.PlanOptions
+	// Parallelism bounds concurrent provider calls while provisioning and
+	// tearing down (default 10).
+	Parallelism int
+	// ApprovalTimeout bounds the wait at the approval gate (default 1 h).
+	ApprovalTimeout time.Duration
+	// HealthTimeout bounds the health checks (default 15 min), polled every
+	// HealthInterval (default 5 s).
+	HealthTimeout, HealthInterval time.Duration
+	// MaxBackupAge is how much older than the disaster the latest point may
+	// be (default DefaultRPOObjective): the RPO objective.
+	MaxBackupAge time.Duration
+	// RTOObjective is what the achieved RTO is compared with (default
+	// ReferenceRTO).
+	RTOObjective time.Duration
+	// Logger receives structured logs (nil discards them); Clock is the
+	// time source (nil is the system clock).
+	Logger *slog.Logger
+	Clock  clock.Clock
+	// OnEvent receives progress events, from one goroutine at a time. It
+	// must not block for long.
+	OnEvent func(Event)
+}
+
+// Runner runs DR plans on one provider. It is safe for concurrent use;
+// each run is driven by one goroutine, which runs independent steps in
+// parallel.
+type Runner struct {
+	prov providers.Provider
+	rec  *environment.Reconciler
+	o    Options
+	log  *slog.Logger
+	clk  clock.Clock
+}
+
+// New returns a Runner over prov. It checks every option and reports all
+// problems at once.
+func New(prov providers.Provider, opts *Options) (*Runner, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	var problems []string
+	if prov == nil {
+		problems = append(problems, "provider: must not be nil")
+	}
+	if o.Backups == nil {
+		problems = append(problems, "Options.Backups: required (NewEngineBackups over a backup engine)")
+	}
+	if o.Targets == nil {
+		problems = append(problems, "Options.Targets: required (where the data is restored)")
+	}
+	if o.Approver == nil {
+		problems = append(problems, "Options.Approver: required (the technical contact approves every run)")
+	}
+	if o.Journal == nil {
+		problems = append(problems, "Options.Journal: required (NewFileJournal or NewPGJournal)")
+	}
+	for name, d := range map[string]time.Duration{"ApprovalTimeout": o.ApprovalTimeout, "HealthTimeout": o.HealthTimeout,
+		"HealthInterval": o.HealthInterval, "MaxBackupAge": o.MaxBackupAge, "RTOObjective": o.RTOObjective} {
+		if d < 0 {
+			problems = append(problems, "Options."+name+": must not be negative")
+		}
+	}
+	if o.Parallelism < 0 {
+		problems = append(problems, "Options.Parallelism: must not be negative")
+	}
+	for i, h := range o.HealthChecks {
+		if h == nil {
+			problems = append(problems, fmt.Sprintf("Options.HealthChecks[%d]: nil", i))
+		}
+	}
+	if len(problems) > 0 {
+		slices.Sort(problems)
+		return nil, &providers.Error{Code: providers.InvalidArgument, Op: "dr.New", Msg: strings.Join(problems, "; ")}
+	}
+	o.ApprovalTimeout = cmpOr(o.ApprovalTimeout, time.Hour)
+	o.HealthTimeout = cmpOr(o.HealthTimeout, 15*time.Minute)
+	o.HealthInterval = cmpOr(o.HealthInterval, 5*time.Second)
+	o.MaxBackupAge = cmpOr(o.MaxBackupAge, DefaultRPOObjective)
+	o.RTOObjective = cmpOr(o.RTOObjective, ReferenceRTO)
+	if o.HealthChecks == nil {
+		o.HealthChecks = DefaultHealthChecks()
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	clk := clock.Or(o.Clock)
+	if o.Notifier == nil {
+		o.Notifier = logNotifier{log}
+	}
+	rec, err := environment.NewReconciler(prov, &environment.ReconcilerOptions{Logger: log, Clock: clk, Parallelism: o.Parallelism})
+	if err != nil {
+		return nil, err
+	}
+	return &Runner{prov: prov, rec: rec, o: o, log: log, clk: clk}, nil
+}
+
+func cmpOr(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+type logNotifier struct{ log *slog.Logger }
+
+func (l logNotifier) Notify(ctx context.Context, n Notice) error {
+	l.log.InfoContext(ctx, "dr notice", "to", n.Contact.Email, "subject", n.Subject)
+	return nil
+}
+
+// Request asks for a run.
+type Request struct {
+	// Environment is the environment to recover, as it runs in its primary
+	// region (also for ModeFailback).
+	Environment *environment.Environment
+	Mode        Mode
+	// DisasterAt is when the disaster began: the reference of the achieved
+	// RPO and of the backup chosen (the latest before it). Zero means the
+	// start of the run. For ModeFailback it is ignored: the latest point
+	// taken in the DR region is restored.
+	DisasterAt time.Time
+	// Reason is recorded in the journal and the report.
+	Reason string
+	// RunID names the run; empty generates one.
+	RunID string
+}
+
+// DrillName returns the name of env's drill copy: "<env>-drill", shortened
+// to stay a valid environment name.
+func DrillName(env string) string {
+	const suffix = "-drill"
+	if len(env)+len(suffix) > 40 {
+		env = strings.TrimRight(env[:40-len(suffix)], "-")
+	}
+	return env + suffix
+}
+
+func (r *Runner) newID(env string, m Mode) string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%s-%s-%s", env, m, r.clk.Now().UTC().Format("20060102t150405"), hex.EncodeToString(b[:]))
+}
+
+// Start creates a run in the journal and drives it: prechecks (a failure
+// refuses the run, listing every problem, with nothing done), the approval
+// gate, then the steps of the mode. It returns when the run succeeds,
+// fails, is paused or cancelled, or ctx ends; the report describes the run
+// at that point. When ctx ends (the process is being stopped) the journal
+// keeps the run as it was and Resume continues it.
+//
+// A second run for an environment that has an active run is refused with
+// an error for which errors.Is(err, ErrActiveRun) holds.
+func (r *Runner) Start(ctx context.Context, req Request) (*Report, error) {
+	const op = "dr.Runner.Start"
+	if ctx == nil {
+		return nil, providers.Errorf(providers.InvalidArgument, "%s: nil context", op)
+	}
+	var problems []string
+	if req.Environment == nil {
+		problems = append(problems, "Request.Environment: required")
+	}
+	if !req.Mode.valid() {
+		problems = append(problems, fmt.Sprintf("Request.Mode: %q is not one of failover, drill, failback", req.Mode))
+	}
+	if req.RunID != "" && !idRE.MatchString(req.RunID) {
+		problems = append(problems, fmt.Sprintf("Request.RunID: %q: use lower case letters, digits, '.', '_' and '-'", req.RunID))
+	}
+	if len(problems) > 0 {
+		return nil, &providers.Error{Code: providers.InvalidArgument, Op: op, Msg: strings.Join(problems, "; ")}
+	}
+	env := req.Environment.Clone()
+	if !idRE.MatchString(env.Name) {
+		return nil, providers.Errorf(providers.InvalidArgument, "%s: environment name %q is not valid", op, env.Name)
+	}
+	now := r.clk.Now()
+	st := &RunState{
+		ID: req.RunID, Environment: env.Name, Mode: req.Mode, Status: RunRunning, Spec: env,
+		Reason: req.Reason, DisasterAt: req.DisasterAt, Created: now, Updated: now,
+	}
+	if st.ID == "" {
+		st.ID = r.newID(env.Name, req.Mode)
+	}
+	if st.DisasterAt.IsZero() || req.Mode == ModeFailback {
+		st.DisasterAt = now
+	}
+	drRegion, _ := DRRegion(env) // prechecks report a bad pair
+	switch req.Mode {
+	case ModeFailover:
+		st.FromRegion, st.ToRegion, st.Target = env.Region, drRegion, env.Name
+	case ModeDrill:
+		st.FromRegion, st.ToRegion, st.Target = env.Region, drRegion, DrillName(env.Name)
+	case ModeFailback:
+		st.FromRegion, st.ToRegion, st.Target = drRegion, env.Region, env.Name
+	}
+	for _, d := range StepsFor(req.Mode) {
+		st.Steps = append(st.Steps, StepState{ID: d.ID, Status: StepPending})
+	}
+	if err := r.o.Journal.Create(ctx, st); err != nil {
+		return nil, err
+	}
+	r.log.Info("dr run created", "run", st.ID, "environment", env.Name, "mode", req.Mode, "from", st.FromRegion, "to", st.ToRegion)
+	r.emit(Event{RunID: st.ID, Phase: EventRun, At: now, Status: st.Status,
+		Message: fmt.Sprintf("%s of %s from %s to %s", req.Mode, env.Name, st.FromRegion, st.ToRegion)})
+	return r.drive(ctx, st)
+}
+
+// Resume continues a run from its journal: steps done are not run again,
+// a step that was running when the run was killed runs again (every step
+// observes before it acts), a pause is lifted, and a cancellation requested
+// meanwhile is carried out. A run with a failed step needs Retry or Skip.
+func (r *Runner) Resume(ctx context.Context, id string) (*Report, error) {
+	const op = "dr.Runner.Resume"
+	st, err := r.load(ctx, op, id)
+	if err != nil {
+		return nil, err
+	}
+	if f := failedStep(st); f != nil && !st.Control.Cancel {
+		return r.report(st), providers.Errorf(providers.FailedPrecondition,
+			"%s: run %s: step %s failed (%s): Retry or Skip it, or Cancel the run", op, id, f.ID, f.Error)
+	}
+	if st.Control.Pause {
+		if err := r.o.Journal.SetControl(ctx, id, Control{Cancel: st.Control.Cancel, Reason: st.Control.Reason, By: st.Control.By}); err != nil {
+			return nil, err
+		}
+		st.Control.Pause = false
+	}
+	st.Status = RunRunning
+	return r.drive(ctx, st)
+}
+
+func failedStep(st *RunState) *StepState {
+	for i := range st.Steps {
+		if st.Steps[i].Status == StepFailed {
+			return &st.Steps[i]
+		}
+	}
+	return nil
+}
+
+func (r *Runner) load(ctx context.Context, op, id string) (*RunState, error) {
+	if ctx == nil {
+		return nil, providers.Errorf(providers.InvalidArgument, "%s: nil context", op)
+	}
+	st, err := r.o.Journal.Load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Status.Active() {
+		return st, &providers.Error{Code: providers.FailedPrecondition, Op: op, Resource: id,
+			Msg: fmt.Sprintf("run is over (%s)", st.Status)}
+	}
+	return st, nil
+}
+
+// Retry marks a failed step of a run pending again and resumes the run.
+func (r *Runner) Retry(ctx context.Context, id string, step StepID) (*Report, error) {
+	const op = "dr.Runner.Retry"
+	st, err := r.load(ctx, op, id)
+	if err != nil {
+		return nil, err
+	}
+	s := st.Step(step)
+	if s == nil {
+		return nil, providers.Errorf(providers.InvalidArgument, "%s: run %s has no step %q", op, id, step)
+	}
+	if s.Status != StepFailed {
+		return nil, providers.Errorf(providers.FailedPrecondition, "%s: step %s is %s, not failed", op, step, s.Status)
+	}
+	s.Status, s.Error = StepPending, ""
+	st.Status = RunRunning
+	if err := r.save(ctx, st); err != nil {
+		return nil, err
+	}
+	return r.Resume(ctx, id)
+}
+
+// Skip marks a failed or pending step of a run skipped with a reason (which
+// the report shows) and resumes the run; the steps that need it run. The
+// prechecks and the approval gate cannot be skipped.
+func (r *Runner) Skip(ctx context.Context, id string, step StepID, reason string) (*Report, error) {
+	const op = "dr.Runner.Skip"
+	if strings.TrimSpace(reason) == "" {
+		return nil, providers.Errorf(providers.InvalidArgument, "%s: a reason is required", op)
+	}
+	if step == StepPrecheck || step == StepApproval {
+		return nil, providers.Errorf(providers.InvalidArgument, "%s: step %s cannot be skipped: nothing runs without the prechecks and the technical contact's approval", op, step)
+	}
+	st, err := r.load(ctx, op, id)
+	if err != nil {
+		return nil, err
+	}
+	s := st.Step(step)
+	if s == nil {
+		return nil, providers.Errorf(providers.InvalidArgument, "%s: run %s has no step %q", op, id, step)
+	}
+	if s.Status != StepFailed && s.Status != StepPending {
+		return nil, providers.Errorf(providers.FailedPrecondition, "%s: step %s is %s: only a failed or pending step can be skipped", op, step, s.Status)
+	}
+	s.Status, s.Reason = StepSkipped, reason
+	s.Finished = r.clk.Now()
+	st.Status = RunRunning
+	if err := r.save(ctx, st); err != nil {
+		return nil, err
+	}
+	r.emit(Event{RunID: id, Step: step, Phase: EventSkipped, At: s.Finished, Message: reason, Status: st.Status})
+	return r.Resume(ctx, id)
+}
+
+// Pause asks a run to stop before its next step; the steps running finish
+// first. The goroutine driving the run returns a report with status paused;
+// Resume continues.
+func (r *Runner) Pause(ctx context.Context, id, by, reason string) error {
+	st, err := r.load(ctx, "dr.Runner.Pause", id)
+	if err != nil {
+		return err
+	}
+	c := st.Control
+	c.Pause, c.By, c.Reason = true, by, reason
+	return r.o.Journal.SetControl(ctx, id, c)
+}
+
+// Cancel asks a run to stop and end as cancelled. A drill tears its copy
+// down (and checks nothing is left) before it ends. When no goroutine is
+// driving the run (it is paused or failed), Cancel carries the cancellation
+// out itself and returns its report; otherwise it returns nil and the
+// driving goroutine ends the run.
+func (r *Runner) Cancel(ctx context.Context, id, by, reason string) (*Report, error) {
+	st, err := r.load(ctx, "dr.Runner.Cancel", id)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.o.Journal.SetControl(ctx, id, Control{Cancel: true, By: by, Reason: reason}); err != nil {
+		return nil, err
+	}
+	if st.Status == RunPaused || st.Status == RunFailed {
+		st.Control = Control{Cancel: true, By: by, Reason: reason}
+		return r.drive(ctx, st)
+	}
+	return nil, nil
+}
+
+// Status returns the report of a run as the journal holds it.
+func (r *Runner) Status(ctx context.Context, id string) (*Report, error) {
+	if ctx == nil {
+		return nil, providers.Errorf(providers.InvalidArgument, "dr.Runner.Status: nil context")
+	}
+	st, err := r.o.Journal.Load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return r.report(st), nil
+}
+
+func (r *Runner) emit(e Event) {
+	if r.o.OnEvent != nil {
+		r.o.OnEvent(e)
+	}
+}
+
+func (r *Runner) save(ctx context.Context, st *RunState) error {
+	st.Updated = r.clk.Now()
+	// The journal write must not be lost to a cancellation that arrives
+	// while it happens: it records what was already done.
+	return r.o.Journal.Save(context.WithoutCancel(ctx), st)
+}
+
+// stepResult is what a step returns to the driving goroutine, which alone
+// mutates the run's state.
+type stepResult struct {
+	id     StepID
+	err    error
+	status StepStatus // StepDone by default
+	notes  []string
+	work   time.Duration
+	apply  func(st *RunState)
+}
+
+type stepFunc func(ctx context.Context, snap *RunState) stepResult
+
+// errKilled marks a step interrupted by its context (the process stopping):
+// nothing is recorded, Resume runs the step again.
+var errKilled = errors.New("dr: run interrupted")
+
+func (r *Runner) drive(ctx context.Context, st *RunState) (*Report, error) {
+	defs := StepsFor(st.Mode)
+	results := make(chan stepResult)
+	inflight := map[StepID]bool{}
+	var failure error
+	var ctl Control = st.Control
+	cancelling := ctl.Cancel
+	if st.Status != RunRunning && st.Status != RunAwaitingApproval {
+		st.Status = RunRunning
+	}
+	if err := r.save(ctx, st); err != nil {
+		return r.report(st), err
+	}
+	for {
+		if ctx.Err() == nil && failure == nil && !cancelling {
+			if c, err := r.o.Journal.Load(ctx, st.ID); err == nil {
+				ctl = c.Control
+				cancelling = ctl.Cancel
+			}
+		}
+		stop := ctx.Err() != nil || failure != nil || ctl.Pause || cancelling
+		if !stop {
+			for _, d := range defs {
+				s := st.Step(d.ID)
+				if inflight[d.ID] || s.Status.settled() || s.Status == StepFailed || !r.ready(st, d) {
+					continue
+				}
+				r.launch(ctx, st, d.ID, results)
+				inflight[d.ID] = true
+			}
+		}
+		if len(inflight) == 0 {
+			break
+		}
+		res := <-results
+		delete(inflight, res.id)
+		if err := r.record(ctx, st, res); err != nil {
+			if !errors.Is(err, errKilled) && failure == nil {
+				failure = err
+			}
+		}
+	}
+	switch {
+	case ctx.Err() != nil:
+		r.log.Warn("dr run interrupted; resume it from the journal", "run", st.ID)
+		return r.report(st), providers.Wrap(ctx.Err(), providers.Canceled, "dr.Runner", st.ID)
+	case cancelling:
+		return r.finishCancel(ctx, st, ctl)
+	case failure != nil:
+		return r.report(st), failure
+	case ctl.Pause:
+		st.Status = RunPaused
+		err := r.save(ctx, st)
+		r.emit(Event{RunID: st.ID, Phase: EventRun, At: r.clk.Now(), Status: st.Status, Message: "paused: " + ctl.Reason})
+		return r.report(st), err
+	}
+	for _, s := range st.Steps {
+		if !s.Status.settled() {
+			return r.report(st), providers.Errorf(providers.Internal, "dr: run %s stopped with step %s %s", st.ID, s.ID, s.Status)
+		}
+	}
+	st.Status = RunSucceeded
+	st.Ended = r.clk.Now()
+	err := r.save(ctx, st)
+	r.log.Info("dr run succeeded", "run", st.ID)
+	r.emit(Event{RunID: st.ID, Phase: EventRun, At: st.Ended, Status: st.Status, Message: "run succeeded"})
+	return r.report(st), err
+}
+
+func (r *Runner) ready(st *RunState, d StepDef) bool {
+	for _, n := range d.Needs {
+		if s := st.Step(n); s == nil || !s.Status.settled() {
+			return false
+		}
+	}
+	return true
+}
+
+// launch journals the step as running, then runs it in a goroutine.
+func (r *Runner) launch(ctx context.Context, st *RunState, id StepID, results chan<- stepResult) {
+	s := st.Step(id)
+	s.Status = StepRunning
+	s.Attempts++
+	s.Started = r.clk.Now()
+	s.Finished, s.Error, s.Work, s.Notes = time.Time{}, "", 0, nil
+	if id == StepApproval {
+		st.Status = RunAwaitingApproval
+	}
+	if err := r.save(ctx, st); err != nil {
+		go func() { results <- stepResult{id: id, err: fmt.Errorf("journal: %w", err)} }()
+		return
+	}
+	r.log.Info("dr step started", "run", st.ID, "step", id, "attempt", s.Attempts)
+	r.emit(Event{RunID: st.ID, Step: id, Phase: EventStarted, At: s.Started, Status: st.Status})
+	fn := r.stepFunc(id)
+	snap := st.Clone()
+	go func() {
+		start := r.clk.Now()
+		res := fn(ctx, snap)
+		res.id = id
+		if res.work == 0 {
+			res.work = r.clk.Now().Sub(start)
+		}
+		if res.err != nil && ctx.Err() != nil {
+			res.err = errKilled
+		}
+		results <- res
+	}()
+}
+
+// record applies a step's result to the run and journals it.
+func (r *Runner) record(ctx context.Context, st *RunState, res stepResult) error {
+	s := st.Step(res.id)
+	if errors.Is(res.err, errKilled) {
+		return errKilled // left running in the journal: Resume runs it again
+	}
+	now := r.clk.Now()
+	s.Finished, s.Work, s.Notes = now, res.work, res.notes
+	if res.apply != nil {
+		res.apply(st)
+	}
+	var err error
+	if res.err != nil {
+		s.Status, s.Error = StepFailed, res.err.Error()
+		st.Status = RunFailed
+		switch {
+		case res.id == StepPrecheck:
+			st.Status, st.Ended = RunRefused, now
+		case errors.Is(res.err, errRejected):
+			st.Status, st.Ended = RunRejected, now
+		}
+		err = fmt.Errorf("dr: run %s: step %s: %w", st.ID, res.id, res.err)
+	} else {
+		s.Status = cmpStatus(res.status)
+		if st.Status == RunAwaitingApproval {
+			st.Status = RunRunning
+		}
+	}
+	if serr := r.save(ctx, st); serr != nil && err == nil {
+		err = fmt.Errorf("dr: run %s: journal after step %s: %w", st.ID, res.id, serr)
+	}
+	phase := EventDone
+	switch s.Status {
+	case StepFailed:
+		phase = EventFailed
+		r.log.Warn("dr step failed", "run", st.ID, "step", res.id, "err", res.err)
+	case StepManual:
+		phase = EventManual
+	case StepSkipped:
+		phase = EventSkipped
+	default:
+		r.log.Info("dr step done", "run", st.ID, "step", res.id, "work", res.work)
+	}
+	r.emit(Event{RunID: st.ID, Step: res.id, Phase: phase, At: now, Err: res.err, Status: st.Status,
+		Message: strings.Join(res.notes, "; ")})
+	return err
+}
+
+func cmpStatus(s StepStatus) StepStatus {
+	if s == "" {
+		return StepDone
+	}
+	return s
+}
+
+// finishCancel ends a cancelled run. A drill whose copy may exist is torn
+// down and checked first.
+func (r *Runner) finishCancel(ctx context.Context, st *RunState, ctl Control) (*Report, error) {
+	var errs []error
+	if st.Mode == ModeDrill {
+		if p := st.Step(StepProvision); p != nil && p.Status != StepPending {
+			results := make(chan stepResult, 1)
+			for _, id := range []StepID{StepTeardown, StepVerifyClean} {
+				if st.Step(id).Status == StepDone {
+					continue
+				}
+				r.launch(ctx, st, id, results)
+				if err := r.record(ctx, st, <-results); err != nil {
+					errs = append(errs, err)
+					break
+				}
+			}
+		}
+	}
+	if ctx.Err() != nil {
+		return r.report(st), providers.Wrap(ctx.Err(), providers.Canceled, "dr.Runner", st.ID)
+	}
+	if len(errs) > 0 {
+		return r.report(st), errors.Join(errs...)
+	}
+	st.Status = RunCancelled
+	st.Ended = r.clk.Now()
+	st.Reason = strings.TrimSpace(st.Reason + " (cancelled by " + ctl.By + ": " + ctl.Reason + ")")
+	err := r.save(ctx, st)
+	r.emit(Event{RunID: st.ID, Phase: EventRun, At: st.Ended, Status: st.Status, Message: "cancelled: " + ctl.Reason})
+	return r.report(st), err
+}
