@@ -311,8 +311,53 @@ func (p *Provider) CreateInstance(ctx context.Context, spec providers.InstanceSp
 	}
 	p.log.InfoContext(ctx, "instance launched", "name", spec.Name, "id", deref(launched.Id), "zone", spec.Zone,
 		"faultDomain", spec.FaultDomain, "shape", shape.Name)
+	if len(spec.Tags) > 0 {
+		// A firewall rule created while this launch was in flight saw no
+		// instance to join and was not seen by our NSG lookup: look again
+		// now that the instance exists (CreateFirewallRule does the same
+		// from its side, so one of the two always sees the other).
+		if err := p.joinLateNSGs(ctx, c, deref(launched.Id), spec.Tags, nsgIDs); err != nil {
+			return nil, err
+		}
+	}
 	inst := p.toInstance(spec.Region, launched)
 	return &inst, nil
+}
+
+// joinLateNSGs adds the instance's VNIC to NSGs matching tags that were not
+// in joined at launch, waiting for the VNIC to be attached if need be.
+func (p *Provider) joinLateNSGs(ctx context.Context, c *regionClients, instanceID string, tags, joined []string) error {
+	now, err := p.nsgsForTags(ctx, c, tags)
+	if err != nil {
+		return err
+	}
+	var late []string
+	for _, id := range now {
+		if !slices.Contains(joined, id) {
+			late = append(late, id)
+		}
+	}
+	if len(late) == 0 {
+		return nil
+	}
+	var vnics []string
+	for {
+		if vnics, err = p.instanceVNICs(ctx, c, instanceID); err != nil || len(vnics) > 0 {
+			break
+		}
+		if err = p.sleep(ctx, p.opts.PollInterval); err != nil {
+			return providers.Wrap(err, providers.DeadlineExceeded, "oci.CreateInstance", instanceID+": waiting for its VNIC")
+		}
+	}
+	if err != nil {
+		return err
+	}
+	for _, nsg := range late {
+		if err := p.setVNICNSG(ctx, c, vnics[0], nsg, true); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (p *Provider) resolveMachine(spec providers.InstanceSpec) (Shape, string) {
