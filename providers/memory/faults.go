@@ -114,7 +114,7 @@ func checkMethods(op string, methods []string) error {
 }
 
 func checkCode(op string, code providers.ErrorCode) error {
-	if code == providers.OK || code.String() == fmt.Sprintf("ErrorCode(%d)", int(code)) {
+	if code <= providers.OK || code > providers.Internal {
 		return &providers.Error{Code: providers.InvalidArgument, Op: op, Msg: fmt.Sprintf("code: %v is not an error code", code)}
 	}
 	return nil

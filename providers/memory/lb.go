@@ -160,6 +160,9 @@ func (p *Provider) EnsureLoadBalancer(ctx context.Context, spec providers.LoadBa
 		return nil, invalid(op, spec.Name, problems)
 	}
 	if err := p.begin(ctx, mEnsureLoadBalancer, spec.Region, spec.Name, nil); err != nil {
+		p.mu.Lock()
+		p.mutating++ // a failed attempt counts like any failed mutating call
+		p.mu.Unlock()
 		return nil, err
 	}
 	norm := normalizeLB(spec)
