@@ -2,6 +2,7 @@ package memory_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/orocloud/orocloud-go/providers"
@@ -29,6 +30,13 @@ func (h harness) Config() providertest.Config {
 			return m.MutatingCalls()
 		},
 		AsTarget: func() any { return new(*memory.Provider) },
+		ZoneOutage: func(p providers.Provider, zone string) error {
+			var m *memory.Provider
+			if !p.As(&m) {
+				return errors.New("not a memory provider")
+			}
+			return m.InjectZoneOutage("europe-west3", zone)
+		},
 	}
 }
 

@@ -86,6 +86,25 @@ func zoneTests() []test {
 				assert.Contains(t, names, z)
 			}
 		}},
+		{"ListZonesReportsDownZone", func(t *testing.T, f *fixture) {
+			if f.cfg.ZoneOutage == nil {
+				t.Skip("harness cannot take a zone down")
+			}
+			down := f.cfg.Zones[0]
+			require.NoError(t, f.cfg.ZoneOutage(f.p, down))
+			zones, err := f.p.ListZones(f.ctx, f.cfg.Region)
+			require.NoError(t, err)
+			seen := false
+			for _, z := range zones {
+				if z.Name == down {
+					seen = true
+					assert.False(t, z.Up, "zone %s is down", z.Name)
+				} else {
+					assert.True(t, z.Up, "zone %s is up", z.Name)
+				}
+			}
+			assert.True(t, seen, "a down zone is still listed")
+		}},
 		{"ListZonesUnknownRegionNotFound", func(t *testing.T, f *fixture) {
 			_, err := f.p.ListZones(f.ctx, f.cfg.UnknownRegion)
 			wantCode(t, providers.NotFound, err, "ListZones(unknown)")

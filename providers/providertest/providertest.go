@@ -62,6 +62,10 @@ type Config struct {
 	// none (EnsureLoadBalancer with an unchanged spec, a refused invalid
 	// spec).
 	MutatingCalls func(p providers.Provider) int
+	// ZoneOutage, when set, takes zone of Region down on p (a fault
+	// injection of the provider or its fake), so the suite can check that
+	// ListZones reports it with Up false.
+	ZoneOutage func(p providers.Provider, zone string) error
 	// AsTarget, when set, returns a new pointer that Provider.As must
 	// accept (a **memory.Provider, a **compute.InstancesClient...).
 	AsTarget func() any
