@@ -250,61 +250,42 @@ func (e *Edge) Ensure(ctx context.Context, env *environment.Environment, origin 
 	if err != nil {
 		return nil, err
 	}
+	// The zone settings do not depend on the tunnel: start them at once.
+	// Once the tunnel exists, its ingress, its token and the hostnames'
+	// records are independent too. Concurrency is bounded by Parallelism.
+	g := newGroup(ctx, e.opts.Parallelism)
+	settings := map[string]string{}
+	var mu sync.Mutex
+	for _, s := range []struct{ id, want string }{{SettingSSL, "strict"}, {SettingAlwaysUseHTTPS, "on"}} {
+		g.Go(func(ctx context.Context) error {
+			err := retry.Do(ctx, e.retry, func(ctx context.Context) error { return e.ensureSetting(ctx, t.zone, s.id, s.want) })
+			if err == nil {
+				mu.Lock()
+				settings[s.id] = s.want
+				mu.Unlock()
+			}
+			return err
+		})
+	}
 	name := TunnelName(env.Name)
 	tun, err := retry.Value(ctx, e.retry, func(ctx context.Context) (*shared.CloudflareTunnel, error) {
 		return e.findOrCreateTunnel(ctx, t.account, name)
 	})
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(append([]error{err}, g.Wait()...)...)
 	}
 	ingress := Ingress(env.CDN.Hostnames, e.opts.OriginService)
-	if err := retry.Do(ctx, e.retry, func(ctx context.Context) error {
-		return e.ensureIngress(ctx, t.account, tun.ID, ingress)
-	}); err != nil {
-		return nil, err
-	}
-	st := &cdn.State{Kind: environment.CDNCloudflare, Environment: env.Name, Hostnames: slices.Clone(env.CDN.Hostnames),
-		AccountID: t.account, ZoneID: t.zone, TunnelID: tun.ID, TunnelName: tun.Name, TunnelStatus: string(tun.Status),
-		Ingress: ingress, Settings: map[string]string{}}
-
-	// Token, records and settings are independent: run them in parallel,
-	// bounded.
-	var (
-		mu   sync.Mutex
-		errs []error
-		wg   sync.WaitGroup
-		sem  = make(chan struct{}, e.opts.Parallelism)
-	)
-	run := func(f func(ctx context.Context) error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				mu.Lock()
-				errs = append(errs, providers.Wrap(ctx.Err(), providers.Canceled, op, env.Name))
-				mu.Unlock()
-				return
-			}
-			defer func() { <-sem }()
-			if err := f(ctx); err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-			}
-		}()
-	}
-	run(func(ctx context.Context) error {
-		tok, err := e.token(ctx, t.account, tun.ID)
-		mu.Lock()
-		st.TunnelToken = tok
-		mu.Unlock()
+	g.Go(func(ctx context.Context) error {
+		return retry.Do(ctx, e.retry, func(ctx context.Context) error { return e.ensureIngress(ctx, t.account, tun.ID, ingress) })
+	})
+	var token providers.Secret
+	g.Go(func(ctx context.Context) (err error) {
+		token, err = e.token(ctx, t.account, tun.ID)
 		return err
 	})
 	records := make([]cdn.Record, len(env.CDN.Hostnames))
 	for i, h := range env.CDN.Hostnames {
-		run(func(ctx context.Context) error {
+		g.Go(func(ctx context.Context) error {
 			r, err := e.PointHostname(ctx, cdn.Record{Zone: t.zone, Name: h, Type: cdn.RecordCNAME,
 				Content: TunnelTarget(tun.ID), Proxied: true})
 			if err == nil {
@@ -313,22 +294,12 @@ func (e *Edge) Ensure(ctx context.Context, env *environment.Environment, origin 
 			return err
 		})
 	}
-	for _, s := range []struct{ id, want string }{{SettingSSL, "strict"}, {SettingAlwaysUseHTTPS, "on"}} {
-		run(func(ctx context.Context) error {
-			err := retry.Do(ctx, e.retry, func(ctx context.Context) error { return e.ensureSetting(ctx, t.zone, s.id, s.want) })
-			if err == nil {
-				mu.Lock()
-				st.Settings[s.id] = s.want
-				mu.Unlock()
-			}
-			return err
-		})
-	}
-	wg.Wait()
-	if len(errs) > 0 {
+	if errs := g.Wait(); len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	st.Records = records
+	st := &cdn.State{Kind: environment.CDNCloudflare, Environment: env.Name, Hostnames: slices.Clone(env.CDN.Hostnames),
+		AccountID: t.account, ZoneID: t.zone, TunnelID: tun.ID, TunnelName: tun.Name, TunnelStatus: string(tun.Status),
+		TunnelToken: token, Ingress: ingress, Records: records, Settings: settings}
 	e.log.InfoContext(ctx, "cloudflare: edge ensured", "env", env.Name, "tunnel", tun.Name, "tunnel_id", tun.ID,
 		"hostnames", len(env.CDN.Hostnames), "web_nodes", len(origin.WebNodes))
 	return st, nil
@@ -689,4 +660,46 @@ func lastPage(n int, perPage int64) bool {
 		return false
 	}
 	return int64(n) < perPage
+}
+
+// group runs functions concurrently, at most n at a time, and collects
+// their errors.
+type group struct {
+	ctx  context.Context
+	sem  chan struct{}
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	errs []error
+}
+
+func newGroup(ctx context.Context, n int) *group {
+	return &group{ctx: ctx, sem: make(chan struct{}, max(n, 1))}
+}
+
+func (g *group) Go(f func(ctx context.Context) error) {
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		var err error
+		select {
+		case g.sem <- struct{}{}:
+			err = f(g.ctx)
+			<-g.sem
+		case <-g.ctx.Done():
+			err = providers.Wrap(g.ctx.Err(), providers.Canceled, "cloudflare.Ensure", "")
+		}
+		if err != nil {
+			g.mu.Lock()
+			g.errs = append(g.errs, err)
+			g.mu.Unlock()
+		}
+	}()
+}
+
+// Wait waits for every function and returns their errors.
+func (g *group) Wait() []error {
+	g.wg.Wait()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.errs
 }

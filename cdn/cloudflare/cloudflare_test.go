@@ -308,17 +308,26 @@ func TestPointHostnameVerifies(t *testing.T) {
 		got, err := h.edge.PointHostname(context.Background(), cdn.Record{Zone: zone, Name: "shop.example.com", Type: cdn.RecordA, Content: "203.0.113.9"})
 		require.NoError(t, err)
 		assert.Equal(t, "203.0.113.9", got.Content)
-		assert.Equal(t, 2, h.srv.CountRequests(http.MethodGet, "/dns_records/0"), "read back twice")
 		assert.Equal(t, 1, h.srv.CountRequests(http.MethodPost, "/dns_records"), "created once")
+		lists := 0
+		for _, r := range h.srv.Requests() {
+			if r.Method == http.MethodGet && strings.HasSuffix(r.Path, "/dns_records") {
+				lists++
+			}
+		}
+		assert.Equal(t, 2, lists, "the retry's fresh list showed the record as written")
 	})
-	t.Run("never matches", func(t *testing.T) {
+	t.Run("a write that does not take", func(t *testing.T) {
 		h := newHarness(t, nil, nil)
-		h.srv.Inject(cloudflarefake.Fault{Method: http.MethodGet, Path: "/dns_records/", Status: 200, Result: stale, Times: -1})
+		h.srv.AddRecord(zone, cloudflarefake.Record{Name: "shop.example.com", Type: "A", Content: "192.0.2.1"})
+		// The API acknowledges every update but keeps the old content.
+		h.srv.Inject(cloudflarefake.Fault{Method: http.MethodPut, Path: "/dns_records/", Status: 200, Result: stale, Times: -1})
 		_, err := h.edge.PointHostname(context.Background(), cdn.Record{Zone: zone, Name: "shop.example.com", Type: cdn.RecordA, Content: "203.0.113.9"})
 		require.Error(t, err)
 		assert.Equal(t, providers.Unavailable, providers.Code(err))
 		assert.Contains(t, err.Error(), "verification failed")
-		assert.Equal(t, 4, h.srv.CountRequests(http.MethodGet, "/dns_records/0"), "one read back per attempt")
+		assert.Equal(t, 4, h.srv.CountRequests(http.MethodPut, "/dns_records/"), "one write per attempt")
+		assert.Equal(t, "192.0.2.1", h.srv.Records(zone)[0].Content)
 	})
 }
 
@@ -330,7 +339,12 @@ func TestRetryPolicy(t *testing.T) {
 		_, err := h.edge.Ensure(context.Background(), testEnv(), cdn.Origin{})
 		require.NoError(t, err)
 		assert.GreaterOrEqual(t, h.clk.Now().Sub(t0), 3*time.Second, "waited as long as Retry-After asked, on our clock")
-		reqs := h.srv.Requests()
+		var reqs []cloudflarefake.Request
+		for _, r := range h.srv.Requests() {
+			if r.Method == http.MethodGet && strings.HasSuffix(r.Path, "/cfd_tunnel") {
+				reqs = append(reqs, r)
+			}
+		}
 		require.GreaterOrEqual(t, len(reqs), 3)
 		assert.Equal(t, []int{429, 503, 200}, []int{reqs[0].Status, reqs[1].Status, reqs[2].Status})
 		for _, r := range reqs[:3] {
@@ -368,7 +382,7 @@ func TestRetryPolicy(t *testing.T) {
 		h.srv.Inject(cloudflarefake.Fault{Method: http.MethodGet, Path: "/cfd_tunnel", Status: 400, Times: -1})
 		_, err := h.edge.Ensure(context.Background(), testEnv(), cdn.Origin{})
 		assert.ErrorIs(t, err, providers.ErrInvalidArgument)
-		assert.Equal(t, 1, len(h.srv.Requests()))
+		assert.Equal(t, 1, h.srv.CountRequests(http.MethodGet, "/cfd_tunnel"))
 	})
 	t.Run("context canceled stops the retries", func(t *testing.T) {
 		h := newHarness(t, nil, func(o *cloudflare.Options) { o.Clock = clock.NewFake(t0); o.Retry.MaxAttempts = 10 })

@@ -71,6 +71,8 @@ func (e *Edge) point(ctx context.Context, r cdn.Record) (*cdn.Record, error) {
 		}
 		var id string
 		switch {
+		case keep != nil && sameRecord(*keep, r) && len(drop) == 0:
+			return keep, nil // just read, nothing written: nothing to verify
 		case keep != nil && sameRecord(*keep, r):
 			id = keep.ID
 		case keep != nil:
