@@ -273,7 +273,10 @@ func (p *Provider) ensureRules(ctx context.Context, c *regionClients, nsgID stri
 			}
 		}
 		for batch := range slices.Chunk(missing, 25) { // the API's limit per call
-			r, err := c.network.AddNetworkSecurityGroupSecurityRules(ctx, core.AddNetworkSecurityGroupSecurityRulesRequest{
+			if err := ctx.Err(); err != nil {
+				return providers.Wrap(err, providers.Canceled, op, rule.Name)
+			}
+			r, err := c.network.AddNetworkSecurityGroupSecurityRules(sdkContext(ctx), core.AddNetworkSecurityGroupSecurityRulesRequest{
 				NetworkSecurityGroupId:                      common.String(nsgID),
 				AddNetworkSecurityGroupSecurityRulesDetails: core.AddNetworkSecurityGroupSecurityRulesDetails{SecurityRules: batch},
 			})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -325,6 +326,7 @@ func (p *Provider) regionClients(region string) (*regionClients, error) {
 		if p.opts.HTTPClient != nil {
 			bc.HTTPClient = p.opts.HTTPClient
 		}
+		bc.HTTPClient = ctxDispatcher{inner: bc.HTTPClient}
 	}
 	c.storage.Interceptor = escapeObjectName
 	p.clients[region] = c
@@ -338,8 +340,11 @@ func (p *Provider) call(ctx context.Context, op, resource string, fn func(ctx co
 	attempt := 0
 	return retry.Do(ctx, p.policy, func(ctx context.Context) error {
 		attempt++
+		if err := ctx.Err(); err != nil {
+			return providers.Wrap(err, providers.Canceled, op, resource)
+		}
 		start := p.clk.Now()
-		raw, err := fn(ctx)
+		raw, err := fn(sdkContext(ctx))
 		reqID := ""
 		if raw != nil && raw.Header != nil {
 			reqID = raw.Header.Get("opc-request-id")
@@ -388,4 +393,25 @@ func (p *Provider) deleteCall(ctx context.Context, op, resource string, fn func(
 		return nil
 	}
 	return err
+}
+
+// The SDK's common.Retry runs each operation in a goroutine and, when the
+// context ends first, returns a response variable that goroutine still
+// writes (a data race in the SDK). So the SDK gets a context that never
+// ends, carrying the caller's; ctxDispatcher puts the caller's context back
+// on the HTTP request, so cancellation still aborts the request (and a
+// streamed body) and reaches the SDK as the transport's error.
+type callerCtxKey struct{}
+
+func sdkContext(ctx context.Context) context.Context {
+	return context.WithValue(context.WithoutCancel(ctx), callerCtxKey{}, ctx)
+}
+
+type ctxDispatcher struct{ inner common.HTTPRequestDispatcher }
+
+func (d ctxDispatcher) Do(req *http.Request) (*http.Response, error) {
+	if orig, ok := req.Context().Value(callerCtxKey{}).(context.Context); ok {
+		req = req.WithContext(orig)
+	}
+	return d.inner.Do(req)
 }
