@@ -127,19 +127,19 @@ const (
 type Record struct {
 	// Zone is the DNS zone at the DNS provider (a Cloudflare zone ID); empty
 	// means the edge's default zone.
-	Zone string
+	Zone string `json:"zone,omitempty"`
 	// ID is the provider's record identifier (set on records returned).
-	ID string
+	ID string `json:"id,omitempty"`
 	// Name is the fully qualified host name ("shop.example.com").
-	Name string
-	Type RecordType
+	Name string     `json:"name"`
+	Type RecordType `json:"type"`
 	// Content is an IPv4 address (A), an IPv6 address (AAAA) or a host name
 	// (CNAME).
-	Content string
+	Content string `json:"content"`
 	// Proxied routes the name through the CDN (Cloudflare's orange cloud).
-	Proxied bool
+	Proxied bool `json:"proxied,omitempty"`
 	// TTL is the record's time to live; 0 means automatic.
-	TTL time.Duration
+	TTL time.Duration `json:"ttl,omitempty"`
 }
 
 // String returns "name TYPE content" and "(proxied)" when proxied.
