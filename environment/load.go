@@ -166,7 +166,19 @@ func (e *Environment) MarshalYAML() ([]byte, error) {
 
 func isBlank(data []byte) bool { return len(bytes.TrimSpace(data)) == 0 }
 
-func loadYAML(data []byte) (*Environment, error) {
+func loadYAML(data []byte) (env *Environment, err error) {
+	// go-yaml v1.19 panics on some malformed documents (a tag on a
+	// scalar where a sequence is expected, found by FuzzLoadValidate):
+	// turn a panic of the decoder into an InvalidArgument error.
+	defer func() {
+		if r := recover(); r != nil {
+			env, err = nil, decodeErr(&DecodeError{Format: YAML, Msg: fmt.Sprintf("malformed document: the YAML decoder failed: %v", r)})
+		}
+	}()
+	return decodeYAML(data)
+}
+
+func decodeYAML(data []byte) (*Environment, error) {
 	if isBlank(data) {
 		return nil, decodeErr(&DecodeError{Format: YAML, Msg: "empty document"})
 	}

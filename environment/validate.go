@@ -516,6 +516,7 @@ func (e *Environment) checkSMTP(vs *violations) {
 	}
 	names := map[string]int{}
 	prios := map[int]bool{}
+	badPrio := false
 	for i, r := range relays {
 		f := fmt.Sprintf("smtp.relays[%d]", i)
 		switch {
@@ -532,11 +533,12 @@ func (e *Environment) checkSMTP(vs *violations) {
 		}
 		if r.Priority < 0 || r.Priority > 65535 {
 			vs.add(f+".priority", fmt.Sprintf("must be in 0..65535 (got %d)", r.Priority), "lower values are preferred, as with MX records")
+			badPrio = true
 		} else {
 			prios[r.Priority] = true
 		}
 	}
-	if len(relays) >= 2 && len(prios) == 1 {
+	if len(relays) >= 2 && !badPrio && len(prios) == 1 {
 		vs.add("smtp.relays", "at least two distinct priorities are needed", "give the fallback relay a higher priority value (10 and 20, say)")
 	}
 	checkMachine(vs, "smtp.machine", e.SMTP.Machine)
