@@ -67,7 +67,7 @@ func BenchmarkEnsureFirst(b *testing.B) {
 				b.ResetTimer()
 				for i := range b.N {
 					en := env(fmt.Sprintf("env-%d", i), hosts)
-					en.CDN.Cloudflare.ZoneID = fmt.Sprintf("zone-%d", i) // a new zone: its settings change too
+					en.CDN.Cloudflare.ZoneID = fmt.Sprintf("%032x", i+1) // a new zone: its settings change too
 					if _, err := e.Ensure(ctx, en, cdn.Origin{}); err != nil {
 						b.Fatal(err)
 					}

@@ -211,11 +211,17 @@ func (e *Edge) validate(op string, env *environment.Environment, needHosts bool)
 			t.zone = cf.ZoneID
 		}
 	}
-	if t.account == "" {
+	switch {
+	case t.account == "":
 		errs = append(errs, "cdn.cloudflare.accountId: required (or Options.AccountID)")
+	case !validID(t.account):
+		errs = append(errs, fmt.Sprintf("cdn.cloudflare.accountId: %q is not a Cloudflare account ID (32 lower case hexadecimal characters)", t.account))
 	}
-	if t.zone == "" {
+	switch {
+	case t.zone == "":
 		errs = append(errs, "cdn.cloudflare.zoneId: required (or Options.ZoneID)")
+	case !validID(t.zone):
+		errs = append(errs, fmt.Sprintf("cdn.cloudflare.zoneId: %q is not a Cloudflare zone ID (32 lower case hexadecimal characters)", t.zone))
 	}
 	if needHosts {
 		if len(env.CDN.Hostnames) == 0 {
@@ -702,4 +708,18 @@ func (g *group) Wait() []error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.errs
+}
+
+// validID reports whether s looks like a Cloudflare account or zone ID: 32
+// lower case hexadecimal characters.
+func validID(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }

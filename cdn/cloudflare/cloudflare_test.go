@@ -26,8 +26,8 @@ import (
 )
 
 const (
-	account = "acc-0123"
-	zone    = "zone-4567"
+	account = "0123456789abcdef0123456789abcdef"
+	zone    = "fedcba9876543210fedcba9876543210"
 )
 
 var t0 = time.Date(2026, 11, 26, 1, 0, 0, 0, time.UTC)
@@ -460,11 +460,11 @@ func TestValidationBeforeAnyCall(t *testing.T) {
 	env := testEnv()
 	env.Name = "Acme_Prod"
 	env.CDN.Kind = environment.CDNGoogle
-	env.CDN.Cloudflare = &environment.CloudflareSettings{AccountID: account}
+	env.CDN.Cloudflare = &environment.CloudflareSettings{AccountID: "ACC-1"}
 	env.CDN.Hostnames = []string{"shop", "b2b.example.com", "B2B.example.com."}
 	_, err := h.edge.Ensure(context.Background(), env, cdn.Origin{})
 	require.ErrorIs(t, err, providers.ErrInvalidArgument)
-	for _, want := range []string{"name:", "cdn.kind:", "zoneId", `cdn.hostnames[0]: "shop"`, "listed twice"} {
+	for _, want := range []string{"name:", "cdn.kind:", "zoneId: required", `"ACC-1" is not a Cloudflare account ID`, `cdn.hostnames[0]: "shop"`, "listed twice"} {
 		assert.Contains(t, err.Error(), want)
 	}
 	_, err = h.edge.Ensure(context.Background(), nil, cdn.Origin{})
