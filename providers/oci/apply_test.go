@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"time"
 	"testing"
 
 	"github.com/oracle/oci-go-sdk/v65/common"
@@ -37,7 +38,9 @@ func TestApplyStandardEnvironment(t *testing.T) {
 	require.NoError(t, err)
 	creates, _, _ := plan.Count()
 	require.Positive(t, creates)
+	t0 := time.Now()
 	res, err := plat.Apply(ctx, plan)
+	t.Logf("apply %v", time.Since(t0))
 	require.NoError(t, err)
 	require.Empty(t, res.Failed)
 	assert.Len(t, res.Applied, creates)
@@ -94,7 +97,9 @@ func TestApplyStandardEnvironment(t *testing.T) {
 	t.Logf("re-plan requests: %d (all reads)", len(srv.Requests()))
 
 	// Destroy removes everything the environment owns.
+	t0 = time.Now()
 	_, err = plat.Destroy(ctx, env)
+	t.Logf("destroy %v", time.Since(t0))
 	require.NoError(t, err)
 	left, err := prov.ListInstances(ctx, "eu-frankfurt-1", providers.Labels{providers.LabelEnvironment: "acme-prod"})
 	require.NoError(t, err)

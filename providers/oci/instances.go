@@ -614,7 +614,19 @@ func (p *Provider) powerAction(ctx context.Context, op string, ref providers.Ins
 	if in.LifecycleState == target {
 		return nil
 	}
-	if !slices.Contains(transitional, in.LifecycleState) {
+	state := in.LifecycleState
+	if !slices.Contains(transitional, state) && settling(state) {
+		// OCI refuses power actions mid-transition (409 IncorrectState):
+		// let the current one finish first.
+		got, err := p.waitInstance(ctx, c, op, ref.Name, deref(in.Id), "")
+		if err != nil {
+			return err
+		}
+		if state = got.LifecycleState; state == target {
+			return nil
+		}
+	}
+	if !slices.Contains(transitional, state) {
 		err = p.call(ctx, op, ref.Name, func(ctx context.Context) (*httpResponse, error) {
 			r, err := c.compute.InstanceAction(ctx, core.InstanceActionRequest{InstanceId: in.Id, Action: action})
 			return r.RawResponse, err
@@ -652,7 +664,8 @@ func (p *Provider) DeleteInstance(ctx context.Context, ref providers.InstanceRef
 }
 
 // waitInstance polls GetInstance every Options.PollInterval on the
-// provider's clock until the instance reaches state, or ctx is done.
+// provider's clock until the instance reaches state (any settled state when
+// state is ""), or ctx is done.
 func (p *Provider) waitInstance(ctx context.Context, c *regionClients, op, name, id string, state core.InstanceLifecycleStateEnum) (core.Instance, error) {
 	for {
 		var in core.Instance
@@ -664,7 +677,7 @@ func (p *Provider) waitInstance(ctx context.Context, c *regionClients, op, name,
 		if err != nil {
 			return in, err
 		}
-		if in.LifecycleState == state {
+		if in.LifecycleState == state || (state == "" && !settling(in.LifecycleState)) {
 			return in, nil
 		}
 		if in.LifecycleState == core.InstanceLifecycleStateTerminated {
@@ -695,4 +708,15 @@ func (p *Provider) privateIP(ctx context.Context, c *regionClients, instanceID s
 		return "", nil
 	}
 	return deref(vnic.PrivateIp), err
+}
+
+// settling reports whether an instance in state s is between two stable
+// states.
+func settling(s core.InstanceLifecycleStateEnum) bool {
+	switch s {
+	case core.InstanceLifecycleStateProvisioning, core.InstanceLifecycleStateStarting, core.InstanceLifecycleStateStopping,
+		core.InstanceLifecycleStateMoving, core.InstanceLifecycleStateCreatingImage:
+		return true
+	}
+	return false
 }

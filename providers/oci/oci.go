@@ -219,6 +219,15 @@ func checkEndpoint(ep string) error {
 	return nil
 }
 
+// String describes the provider without its credentials.
+func (p *Provider) String() string {
+	return "oci.Provider(compartment=" + p.compartment + ", region=" + p.region + ")"
+}
+
+// GoString is String: %#v must not print the configuration provider (it
+// holds the private key).
+func (p *Provider) GoString() string { return p.String() }
+
 // Kind returns providers.KindOCI.
 func (p *Provider) Kind() providers.Kind { return providers.KindOCI }
 
