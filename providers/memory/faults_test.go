@@ -492,8 +492,7 @@ func TestInvalidSpecsListEveryProblem(t *testing.T) {
 	}
 	_, err = p.PutObject(t.Context(), "b-b", "", nil, nil)
 	assert.Equal(t, providers.InvalidArgument, providers.Code(err))
-	//lint:ignore SA1012 a nil context must be refused, not panic
-	_, err = p.ListZones(nil, region) //nolint:staticcheck
+	_, err = p.ListZones(nil, region) //nolint:staticcheck // a nil context is refused, not a panic
 	assert.Equal(t, providers.InvalidArgument, providers.Code(err))
 }
 

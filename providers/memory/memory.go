@@ -427,7 +427,8 @@ func (p *Provider) newIDLocked(kind string) string {
 	return fmt.Sprintf("mem-%s-%06d", kind, p.nextID)
 }
 
-// rng is the generator of SetErrorRate; seeded, so a run is reproducible.
+// newRNG returns the generator of SetErrorRate; seeded, so a run is
+// reproducible.
 func newRNG(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)) }
 
 // invalid builds an InvalidArgument error listing problems.
