@@ -2,6 +2,7 @@ package dr
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -50,13 +51,37 @@ func (b *EngineBackups) Verify(ctx context.Context, id string) error {
 	return err
 }
 
-// Restore implements Backups.
+// Restore implements Backups. A point holds a code archive only when the
+// backup was given a code directory (otherwise just the code reference),
+// and may hold no media: Restore skips the part of the target the point
+// does not have instead of failing. With Replace, a code directory left by
+// an interrupted restore is emptied first (the engine only extracts code
+// into an empty directory).
 func (b *EngineBackups) Restore(ctx context.Context, id string, t RestoreTarget) (*Restored, error) {
-	res, err := b.e.Restore(ctx, id, backup.Target{Database: t.Database.Reveal(), Media: t.Media, Code: t.Code, Replace: t.Replace})
-	if err != nil {
-		return nil, err
+	if t.Replace && t.Code != "" {
+		if err := os.RemoveAll(t.Code); err != nil {
+			return nil, providers.Wrap(err, providers.Internal, "dr.EngineBackups.Restore", id)
+		}
 	}
-	return &Restored{Point: fromRecoveryPoint(res.Point), Bytes: res.Bytes, Tables: res.Tables, Duration: res.Duration}, nil
+	bt := backup.Target{Database: t.Database.Reveal(), Media: t.Media, Code: t.Code, Replace: t.Replace}
+	for {
+		res, err := b.e.Restore(ctx, id, bt)
+		var pe *providers.Error
+		if err != nil && errors.As(err, &pe) && pe.Code == providers.FailedPrecondition {
+			switch {
+			case pe.Msg == "the point has no code part" && bt.Code != "":
+				bt.Code = ""
+				continue
+			case pe.Msg == "the point has no media part" && bt.Media != "":
+				bt.Media = ""
+				continue
+			}
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &Restored{Point: fromRecoveryPoint(res.Point), Bytes: res.Bytes, Tables: res.Tables, Duration: res.Duration}, nil
+	}
 }
 
 // ServerTargets restores each environment copy into its own database on one
@@ -94,7 +119,8 @@ func (s *ServerTargets) DatabaseName(env *environment.Environment) string {
 	return strings.ReplaceAll(env.Name+"_"+env.Region, "-", "_")
 }
 
-func (s *ServerTargets) dir(env *environment.Environment) string {
+// Dir returns the directory of env's media and code.
+func (s *ServerTargets) Dir(env *environment.Environment) string {
 	return filepath.Join(s.root, env.Name+"-"+env.Region)
 }
 
@@ -144,10 +170,10 @@ func (s *ServerTargets) Target(ctx context.Context, env *environment.Environment
 			return RestoreTarget{}, fmt.Errorf("create database %s: %w", db, err)
 		}
 	}
-	if err := os.MkdirAll(s.dir(env), 0o700); err != nil {
+	if err := os.MkdirAll(s.Dir(env), 0o700); err != nil {
 		return RestoreTarget{}, providers.Wrap(err, providers.Internal, "dr.ServerTargets.Target", env.Name)
 	}
-	return RestoreTarget{Database: s.DSN(db), Media: filepath.Join(s.dir(env), "media"), Code: filepath.Join(s.dir(env), "code")}, nil
+	return RestoreTarget{Database: s.DSN(db), Media: filepath.Join(s.Dir(env), "media"), Code: filepath.Join(s.Dir(env), "code")}, nil
 }
 
 // Release implements Targets.
@@ -158,7 +184,7 @@ func (s *ServerTargets) Release(ctx context.Context, env *environment.Environmen
 	if err := s.adminExec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{s.DatabaseName(env)}.Sanitize()+" WITH (FORCE)"); err != nil {
 		return fmt.Errorf("drop database %s: %w", s.DatabaseName(env), err)
 	}
-	if err := os.RemoveAll(s.dir(env)); err != nil {
+	if err := os.RemoveAll(s.Dir(env)); err != nil {
 		return providers.Wrap(err, providers.Internal, "dr.ServerTargets.Release", env.Name)
 	}
 	return nil

@@ -47,10 +47,13 @@ func activeRunError(op, env, id string) error {
 
 // FileJournal is the default Journal: one JSON file per run in a directory,
 // written atomically (temporary file, fsync, rename, fsync of the
-// directory), and a lock file per environment created exclusively
-// (O_EXCL) to hold the environment's one active run. It is safe for
-// concurrent use by goroutines and by processes sharing the directory on a
-// local file system.
+// directory), and a lock file per environment, created exclusively (a hard
+// link of a complete temporary file) and naming the run that holds the
+// environment's one active slot. Creating a run checks and takes the slot
+// under an advisory flock of the directory, so it is safe for concurrent
+// use by goroutines and by processes sharing the directory on a local file
+// system. A lock left by a process that died after its run ended is taken
+// over.
 type FileJournal struct {
 	dir string
 	mu  sync.Mutex
@@ -101,47 +104,69 @@ func (j *FileJournal) Create(ctx context.Context, st *RunState) error {
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	unlock, err := lockDir(filepath.Join(j.dir, "active"))
+	if err != nil {
+		return providers.Wrap(err, providers.Internal, op, st.ID)
+	}
+	defer unlock()
 	if _, err := os.Stat(j.runPath(st.ID)); err == nil {
 		return providers.Errorf(providers.AlreadyExists, "%s: run %s exists", op, st.ID)
 	}
-	for attempt := 0; ; attempt++ {
-		f, err := os.OpenFile(j.lockPath(st.Environment), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err == nil {
-			_, werr := f.WriteString(st.ID)
-			if werr == nil {
-				werr = f.Sync()
-			}
-			cerr := f.Close()
-			if werr = errors.Join(werr, cerr); werr != nil {
-				_ = os.Remove(j.lockPath(st.Environment))
-				return providers.Wrap(werr, providers.Internal, op, st.ID)
-			}
-			break
+	lock := j.lockPath(st.Environment)
+	if holder, err := os.ReadFile(lock); err == nil {
+		// The lock holds the slot unless its run is over (a process that
+		// died between saving a final state and removing the lock).
+		h := strings.TrimSpace(string(holder))
+		if cur, lerr := j.loadLocked(h); lerr == nil && cur.Status.Active() {
+			return activeRunError(op, st.Environment, h)
 		}
-		if !errors.Is(err, fs.ErrExist) || attempt > 0 {
+		if err := os.Remove(lock); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return providers.Wrap(err, providers.Internal, op, st.ID)
 		}
-		// The lock exists: it holds the slot unless its run is over (a
-		// process that died between saving a final state and removing
-		// the lock).
-		holder, rerr := os.ReadFile(j.lockPath(st.Environment))
-		if rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
-			return providers.Wrap(rerr, providers.Internal, op, st.ID)
-		}
-		if h := strings.TrimSpace(string(holder)); h != "" {
-			if cur, lerr := j.loadLocked(h); lerr == nil && cur.Status.Active() {
-				return activeRunError(op, st.Environment, h)
-			}
-		}
-		if err := os.Remove(j.lockPath(st.Environment)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return providers.Wrap(err, providers.Internal, op, st.ID)
-		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return providers.Wrap(err, providers.Internal, op, st.ID)
 	}
+	// The run first, then the lock naming it: a lock never names a run
+	// that does not exist.
 	if err := writeJSON(j.runPath(st.ID), st); err != nil {
-		_ = os.Remove(j.lockPath(st.Environment))
+		return providers.Wrap(err, providers.Internal, op, st.ID)
+	}
+	if err := createExclusive(lock, st.ID); err != nil {
+		_ = os.Remove(j.runPath(st.ID))
+		if errors.Is(err, fs.ErrExist) {
+			holder, _ := os.ReadFile(lock)
+			return activeRunError(op, st.Environment, strings.TrimSpace(string(holder)))
+		}
 		return providers.Wrap(err, providers.Internal, op, st.ID)
 	}
 	return nil
+}
+
+// createExclusive creates path holding content, failing with fs.ErrExist
+// when it exists: the content is written to a temporary file that is then
+// hard-linked to path, so nobody ever reads a lock without its content.
+func createExclusive(path, content string) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, ".lock.*.tmp")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	_, werr := f.WriteString(content)
+	if werr == nil {
+		werr = f.Sync()
+	}
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		return werr
+	}
+	if err := os.Link(tmp, path); err != nil {
+		return err
+	}
+	return syncDir(dir)
 }
 
 // Save implements Journal.
@@ -167,6 +192,11 @@ func (j *FileJournal) Save(ctx context.Context, st *RunState) error {
 		return providers.Wrap(err, providers.Internal, op, st.ID)
 	}
 	if !st.Status.Active() {
+		unlock, err := lockDir(filepath.Join(j.dir, "active"))
+		if err != nil {
+			return providers.Wrap(err, providers.Internal, op, st.ID)
+		}
+		defer unlock()
 		lock := j.lockPath(st.Environment)
 		if holder, err := os.ReadFile(lock); err == nil && strings.TrimSpace(string(holder)) == st.ID {
 			if err := os.Remove(lock); err != nil && !errors.Is(err, fs.ErrNotExist) {
