@@ -36,6 +36,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -378,4 +379,33 @@ type RetryPolicy struct {
 	// Initial and Max bound the exponential backoff (with jitter).
 	Initial time.Duration
 	Max     time.Duration
+}
+
+// String summarises the edge on one line. The tunnel token shows as
+// [REDACTED].
+func (s *State) String() string {
+	if s == nil {
+		return "<nil edge>"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s edge of %s", s.Kind, s.Environment)
+	if s.TunnelID != "" {
+		fmt.Fprintf(&b, ": tunnel %s (%s, %s), token %s", s.TunnelName, s.TunnelID, s.TunnelStatus, s.TunnelToken)
+	}
+	if s.LoadBalancer != nil {
+		fmt.Fprintf(&b, ": load balancer %s at %s, cache %s", s.LoadBalancer.Name, s.IP, s.LoadBalancer.CDN.CacheMode)
+	}
+	fmt.Fprintf(&b, "; hostnames %s", strings.Join(s.Hostnames, ", "))
+	for _, r := range s.Records {
+		fmt.Fprintf(&b, "; %s", r)
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.Settings)) {
+		fmt.Fprintf(&b, "; %s=%s", k, s.Settings[k])
+	}
+	if s.PublicEntryPoint {
+		b.WriteString("; public entry point")
+	} else {
+		b.WriteString("; no public entry point")
+	}
+	return b.String()
 }

@@ -443,6 +443,7 @@ func TestSecretsAreNeverPrinted(t *testing.T) {
 	secrets := cdn.TunnelSecrets(st)
 	outputs := map[string]string{
 		"%v": fmt.Sprintf("%v", st), "%+v": fmt.Sprintf("%+v", st), "%#v": fmt.Sprintf("%#v", st),
+		"String": st.String(), "value %+v": fmt.Sprintf("%+v", *st), "value %v": fmt.Sprintf("%v", *st),
 		"%s": fmt.Sprintf("%s", st.TunnelToken), "json": string(js), "secrets %v": fmt.Sprintf("%v %+v %#v", secrets, secrets, secrets),
 		"logs": h.logText(), "ensure error": ensureErr.Error(), "auth error": authErr.Error(),
 		"auth error %+v": fmt.Sprintf("%+v", authErr),
@@ -452,7 +453,8 @@ func TestSecretsAreNeverPrinted(t *testing.T) {
 		assert.NotContains(t, out, apiToken, name)
 		assert.NotContains(t, out, "wrong-token-value", name)
 	}
-	assert.Contains(t, outputs["%+v"], "[REDACTED]")
+	assert.Contains(t, outputs["String"], "token [REDACTED]")
+	assert.Contains(t, outputs["value %+v"], "TunnelToken:[REDACTED]")
 }
 
 func TestValidationBeforeAnyCall(t *testing.T) {

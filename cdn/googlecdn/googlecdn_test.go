@@ -83,6 +83,8 @@ func TestEnsureSendsTheCDNSettings(t *testing.T) {
 	assert.True(t, st.PublicEntryPoint)
 	assert.Equal(t, lb.IP, st.IP)
 	assert.Nil(t, cdn.TunnelSecrets(st))
+	assert.Equal(t, "google-cdn edge of acme-prod: load balancer acme-prod-lb at "+lb.IP+
+		", cache CACHE_ALL_STATIC; hostnames b2b.example.com, shop.example.com; public entry point", st.String())
 
 	// The same spec as the environment's own plan builds, so Apply and the
 	// edge never fight over the load balancer.
