@@ -436,19 +436,24 @@ type stepFunc func(ctx context.Context, snap *RunState) stepResult
 // nothing is recorded, Resume runs the step again.
 var errKilled = errors.New("dr: run interrupted")
 
+// drive runs the ready steps of st until every step is settled, a step
+// fails, the run is paused or cancelled, or ctx ends. One goroutine (this
+// one) owns st; steps run in their own goroutines and hand back a result.
+// Each turn of the loop writes the journal once, before anything new
+// starts: the results of the steps that ended (after-step records) and the
+// steps about to start, marked running (before-step records).
 func (r *Runner) drive(ctx context.Context, st *RunState) (*Report, error) {
 	defs := StepsFor(st.Mode)
 	results := make(chan stepResult)
 	inflight := map[StepID]bool{}
 	var failure error
-	var ctl Control = st.Control
+	ctl := st.Control
 	cancelling := ctl.Cancel
 	if st.Status != RunRunning && st.Status != RunAwaitingApproval {
 		st.Status = RunRunning
 	}
-	if err := r.save(ctx, st); err != nil {
-		return r.report(st), err
-	}
+	dirty := true
+	var events []Event
 	for {
 		if ctx.Err() == nil && failure == nil && !cancelling {
 			if c, err := r.o.Journal.Load(ctx, st.ID); err == nil {
@@ -456,26 +461,51 @@ func (r *Runner) drive(ctx context.Context, st *RunState) (*Report, error) {
 				cancelling = ctl.Cancel
 			}
 		}
-		stop := ctx.Err() != nil || failure != nil || ctl.Pause || cancelling
-		if !stop {
+		var start []StepID
+		if ctx.Err() == nil && failure == nil && !ctl.Pause && !cancelling {
 			for _, d := range defs {
 				s := st.Step(d.ID)
 				if inflight[d.ID] || s.Status.settled() || s.Status == StepFailed || !r.ready(st, d) {
 					continue
 				}
-				r.launch(ctx, st, d.ID, results)
-				inflight[d.ID] = true
+				r.markRunning(st, d.ID)
+				start = append(start, d.ID)
+				dirty = true
 			}
+		}
+		if dirty {
+			if err := r.save(ctx, st); err != nil {
+				if failure == nil {
+					failure = fmt.Errorf("dr: run %s: journal: %w", st.ID, err)
+				}
+				start = nil
+			}
+			dirty = false
+		}
+		for _, e := range events {
+			r.emit(e)
+		}
+		events = events[:0]
+		for _, id := range start {
+			if ctx.Err() != nil {
+				break // journaled as running: Resume runs it
+			}
+			r.startStep(ctx, st, id, results)
+			inflight[id] = true
 		}
 		if len(inflight) == 0 {
 			break
 		}
 		res := <-results
 		delete(inflight, res.id)
-		if err := r.record(ctx, st, res); err != nil {
-			if !errors.Is(err, errKilled) && failure == nil {
-				failure = err
-			}
+		ev, err := r.record(st, res)
+		if errors.Is(err, errKilled) {
+			continue
+		}
+		dirty = true
+		events = append(events, ev)
+		if err != nil && failure == nil {
+			failure = err
 		}
 	}
 	switch {
@@ -514,8 +544,7 @@ func (r *Runner) ready(st *RunState, d StepDef) bool {
 	return true
 }
 
-// launch journals the step as running, then runs it in a goroutine.
-func (r *Runner) launch(ctx context.Context, st *RunState, id StepID, results chan<- stepResult) {
+func (r *Runner) markRunning(st *RunState, id StepID) {
 	s := st.Step(id)
 	s.Status = StepRunning
 	s.Attempts++
@@ -524,10 +553,11 @@ func (r *Runner) launch(ctx context.Context, st *RunState, id StepID, results ch
 	if id == StepApproval {
 		st.Status = RunAwaitingApproval
 	}
-	if err := r.save(ctx, st); err != nil {
-		go func() { results <- stepResult{id: id, err: fmt.Errorf("journal: %w", err)} }()
-		return
-	}
+}
+
+// startStep runs a step, journaled as running, in a goroutine.
+func (r *Runner) startStep(ctx context.Context, st *RunState, id StepID, results chan<- stepResult) {
+	s := st.Step(id)
 	r.log.Info("dr step started", "run", st.ID, "step", id, "attempt", s.Attempts)
 	r.emit(Event{RunID: st.ID, Step: id, Phase: EventStarted, At: s.Started, Status: st.Status})
 	fn := r.stepFunc(id)
@@ -546,11 +576,28 @@ func (r *Runner) launch(ctx context.Context, st *RunState, id StepID, results ch
 	}()
 }
 
-// record applies a step's result to the run and journals it.
-func (r *Runner) record(ctx context.Context, st *RunState, res stepResult) error {
+// runOne journals a step as running, runs it and journals its result.
+func (r *Runner) runOne(ctx context.Context, st *RunState, id StepID) error {
+	r.markRunning(st, id)
+	if err := r.save(ctx, st); err != nil {
+		return err
+	}
+	results := make(chan stepResult, 1)
+	r.startStep(ctx, st, id, results)
+	ev, err := r.record(st, <-results)
+	if errors.Is(err, errKilled) {
+		return err
+	}
+	serr := r.save(ctx, st)
+	r.emit(ev)
+	return errors.Join(err, serr)
+}
+
+// record applies a step's result to the run; the caller journals it.
+func (r *Runner) record(st *RunState, res stepResult) (Event, error) {
 	s := st.Step(res.id)
 	if errors.Is(res.err, errKilled) {
-		return errKilled // left running in the journal: Resume runs it again
+		return Event{}, errKilled // left running in the journal: Resume runs it again
 	}
 	now := r.clk.Now()
 	s.Finished, s.Work, s.Notes = now, res.work, res.notes
@@ -574,9 +621,6 @@ func (r *Runner) record(ctx context.Context, st *RunState, res stepResult) error
 			st.Status = RunRunning
 		}
 	}
-	if serr := r.save(ctx, st); serr != nil && err == nil {
-		err = fmt.Errorf("dr: run %s: journal after step %s: %w", st.ID, res.id, serr)
-	}
 	phase := EventDone
 	switch s.Status {
 	case StepFailed:
@@ -589,9 +633,8 @@ func (r *Runner) record(ctx context.Context, st *RunState, res stepResult) error
 	default:
 		r.log.Info("dr step done", "run", st.ID, "step", res.id, "work", res.work)
 	}
-	r.emit(Event{RunID: st.ID, Step: res.id, Phase: phase, At: now, Err: res.err, Status: st.Status,
-		Message: strings.Join(res.notes, "; ")})
-	return err
+	return Event{RunID: st.ID, Step: res.id, Phase: phase, At: now, Err: res.err, Status: st.Status,
+		Message: strings.Join(res.notes, "; ")}, err
 }
 
 func cmpStatus(s StepStatus) StepStatus {
@@ -607,13 +650,11 @@ func (r *Runner) finishCancel(ctx context.Context, st *RunState, ctl Control) (*
 	var errs []error
 	if st.Mode == ModeDrill {
 		if p := st.Step(StepProvision); p != nil && p.Status != StepPending {
-			results := make(chan stepResult, 1)
 			for _, id := range []StepID{StepTeardown, StepVerifyClean} {
 				if st.Step(id).Status == StepDone {
 					continue
 				}
-				r.launch(ctx, st, id, results)
-				if err := r.record(ctx, st, <-results); err != nil {
+				if err := r.runOne(ctx, st, id); err != nil {
 					errs = append(errs, err)
 					break
 				}
