@@ -153,8 +153,8 @@ func (r *ZoneLossReport) String() string {
 	return b.String()
 }
 
-// failureDomain returns the failure domain key of a node: its zone, or
-// "zone/fault-domain" when every node is in one zone.
+// failureDomainFunc returns the failure domain key of a node: its zone,
+// or "zone/fault-domain" when every node is in one zone.
 func failureDomainFunc(nodes []Node) func(Node) string {
 	single := len(nodes) > 0
 	for _, n := range nodes {
@@ -193,46 +193,91 @@ func failureDomainFunc(nodes []Node) func(Node) string {
 //   - SMTP: at least one relay left.
 //
 // Current holds the same checks with no loss. Zones are the nodes' zones,
-// or their fault domains when every node is in a single zone. A nil env
-// gives a report that is not OK, with a Problem.
+// or their fault domains when every node is in a single zone. The analysis
+// takes time linear in the number of nodes and domains. A nil env gives a
+// report that is not OK, with a Problem.
 func AnalyzeZoneLoss(env *Environment, nodes []Node) *ZoneLossReport {
 	if env == nil {
 		return &ZoneLossReport{Problems: []string{"environment is nil"}}
 	}
 	r := &ZoneLossReport{Environment: env.Name}
 	domainOf := failureDomainFunc(nodes)
-	r.Current = env.checks(nodes, "")
+	all := &tally{}
+	per := map[string]*tally{}
 	var domains []string
-	lost := map[string][]string{}
 	for _, n := range nodes {
+		all.add(n)
 		d := domainOf(n)
-		if _, ok := lost[d]; !ok {
+		t, ok := per[d]
+		if !ok {
+			t = &tally{}
+			per[d] = t
 			domains = append(domains, d)
 		}
-		lost[d] = append(lost[d], n.Name)
+		t.add(n)
 	}
+	r.Current = env.checks(all, nil, domainOf, "")
 	slices.Sort(domains)
-	left := make([]Node, 0, len(nodes))
 	for _, d := range domains {
-		left = left[:0]
-		for _, n := range nodes {
-			if domainOf(n) != d {
-				left = append(left, n)
-			}
-		}
-		r.Zones = append(r.Zones, ZoneLoss{Zone: d, Lost: lost[d], Checks: env.checks(left, d)})
+		r.Zones = append(r.Zones, ZoneLoss{Zone: d, Lost: per[d].names, Checks: env.checks(all, per[d], domainOf, d)})
 	}
 	return r
 }
 
-// checks computes every tier's verdict with the nodes left.
-func (e *Environment) checks(left []Node, lostDomain string) []TierCheck {
-	byTier := map[Tier][]Node{}
-	for _, n := range left {
-		byTier[n.Tier] = append(byTier[n.Tier], n)
+// tally counts nodes per tier, and keeps the PostgreSQL primaries and
+// secondaries (normally one each).
+type tally struct {
+	tiers       map[Tier]int
+	primaries   []Node
+	secondaries []Node
+	names       []string
+}
+
+func (t *tally) add(n Node) {
+	if t.tiers == nil {
+		t.tiers = map[Tier]int{}
 	}
+	t.tiers[n.Tier]++
+	t.names = append(t.names, n.Name)
+	if n.Tier == TierPostgreSQL {
+		switch n.Role {
+		case RolePrimary:
+			t.primaries = append(t.primaries, n)
+		case RoleSecondary:
+			t.secondaries = append(t.secondaries, n)
+		}
+	}
+}
+
+// count returns how many nodes of a tier t holds (0 for a nil t).
+func (t *tally) count(tier Tier) int {
+	if t == nil {
+		return 0
+	}
+	return t.tiers[tier]
+}
+
+// survivor returns how many nodes of list are not lost, and the first of
+// them. It scans at most lostCount+1 nodes.
+func survivor(list []Node, lostCount int, domainOf func(Node) string, lostDomain string) (Node, int) {
+	left := len(list) - lostCount
+	if left <= 0 {
+		return Node{}, 0
+	}
+	for _, n := range list {
+		if lostDomain == "" || domainOf(n) != lostDomain {
+			return n, left
+		}
+	}
+	return Node{}, 0
+}
+
+// checks computes every tier's verdict with the nodes of all minus those of
+// lost (nil: nothing lost).
+func (e *Environment) checks(all, lost *tally, domainOf func(Node) string, lostDomain string) []TierCheck {
+	left := func(t Tier) int { return all.count(t) - lost.count(t) }
 	atLeastOne := func(check string, t Tier, what string, configured int) TierCheck {
-		n := len(byTier[t])
+		n := left(t)
 		c := TierCheck{Check: check, Tier: t, Left: n, Needed: 1, OK: n >= 1}
 		if c.OK {
 			c.Reason = fmt.Sprintf("%d of %d %s left", n, configured, what)
@@ -242,7 +287,7 @@ func (e *Environment) checks(left []Node, lostDomain string) []TierCheck {
 		return c
 	}
 	quorum := func(check string, t Tier, configured int) TierCheck {
-		n := len(byTier[t])
+		n := left(t)
 		need := configured/2 + 1
 		c := TierCheck{Check: check, Tier: t, Left: n, Needed: need, OK: n >= need}
 		if c.OK {
@@ -255,41 +300,32 @@ func (e *Environment) checks(left []Node, lostDomain string) []TierCheck {
 	var out []TierCheck
 	out = append(out, atLeastOne(CheckWeb, TierWeb, "web nodes", e.Web.Nodes))
 	if e.CDN.Kind == CDNCloudflare {
-		c := atLeastOne(CheckTunnel, TierWeb, "cloudflared tunnel connectors", e.Web.Nodes)
-		out = append(out, c)
+		out = append(out, atLeastOne(CheckTunnel, TierWeb, "cloudflared tunnel connectors", e.Web.Nodes))
 	}
-	out = append(out, e.databaseCheck(byTier[TierPostgreSQL], lostDomain))
+	out = append(out, databaseCheck(all, lost, domainOf, lostDomain))
 	out = append(out, quorum(CheckElasticsearch, TierElasticsearch, e.Elasticsearch.Nodes))
 	out = append(out, quorum(CheckRabbitMQ, TierRabbitMQ, e.RabbitMQ.Nodes))
-	out = append(out, e.redisCheck(len(byTier[TierRedis])))
+	out = append(out, e.redisCheck(left(TierRedis)))
 	out = append(out, quorum(CheckGridFS, TierGridFS, e.GridFS.Nodes))
 	out = append(out, atLeastOne(CheckConsumers, TierConsumer, "consumer hosts", e.Consumers.Hosts))
 	out = append(out, atLeastOne(CheckSMTP, TierSMTP, "SMTP relays", len(e.SMTP.Relays)))
 	return out
 }
 
-func (e *Environment) databaseCheck(pg []Node, lostDomain string) TierCheck {
+func databaseCheck(all, lost *tally, domainOf func(Node) string, lostDomain string) TierCheck {
 	c := TierCheck{Check: CheckDatabase, Tier: TierPostgreSQL, Needed: 1}
-	var primary, secondary *Node
-	for i := range pg {
-		switch pg[i].Role {
-		case RolePrimary:
-			c.Left++
-			if primary == nil {
-				primary = &pg[i]
-			}
-		case RoleSecondary:
-			c.Left++
-			if secondary == nil {
-				secondary = &pg[i]
-			}
-		}
+	var lostP, lostS int
+	if lost != nil {
+		lostP, lostS = len(lost.primaries), len(lost.secondaries)
 	}
+	primary, np := survivor(all.primaries, lostP, domainOf, lostDomain)
+	secondary, ns := survivor(all.secondaries, lostS, domainOf, lostDomain)
+	c.Left = np + ns
 	switch {
-	case primary != nil:
+	case np > 0:
 		c.OK = true
 		c.Reason = fmt.Sprintf("the primary %s in %s keeps serving", primary.Name, primary.Zone)
-	case secondary != nil:
+	case ns > 0:
 		c.OK = true
 		c.Reason = fmt.Sprintf("the primary is lost; the secondary %s in %s takes over", secondary.Name, secondary.Zone)
 	case lostDomain == "":
