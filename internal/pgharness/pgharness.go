@@ -152,6 +152,8 @@ type Server struct {
 	done    chan struct{} // closed when cmd has been waited for
 	logFile *os.File
 	cleaned bool
+	orphans []int // server processes left by the last kill of the postmaster
+	paused  []int // processes stopped by Pause
 }
 
 // Start creates a fresh cluster (initdb) in a new temporary directory and
@@ -256,9 +258,9 @@ func (s *Server) command(ctx context.Context, bin string, args ...string) *exec.
 	}
 	cmd.Env = append(cleanEnv(), "HOME="+s.root, "PGPASSFILE="+filepath.Join(s.root, ".pgpass"), "LC_ALL=C")
 	cmd.Dir = s.root
-	// Setpgid: the server and its children form one group that Kill and
-	// Cleanup signal at once. Pdeathsig: if the test binary itself dies
-	// (a go test timeout), the postmaster dies with it, so no orphans.
+	// Setpgid: ^C in a terminal reaches the test binary, not the server.
+	// Pdeathsig: if the test binary itself dies (a go test timeout), the
+	// postmaster dies with it, and its backends exit when they see it gone.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: s.cred, Pdeathsig: syscall.SIGKILL}
 	return cmd
 }
@@ -513,17 +515,6 @@ func (s *Server) Done() <-chan struct{} {
 	return s.done
 }
 
-// signalGroup sends sig to the postmaster's process group (the postmaster
-// and every backend and auxiliary process it forked).
-func (s *Server) signalGroup(sig syscall.Signal) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.running() {
-		return errors.New("pgharness: server is not running")
-	}
-	return syscall.Kill(-s.cmd.Process.Pid, sig)
-}
-
 // Stop shuts the server down with a fast shutdown (SIGINT) and waits; when
 // ctx ends first it kills it. Stopping a stopped server returns nil.
 func (s *Server) Stop(ctx context.Context) error {
@@ -533,8 +524,10 @@ func (s *Server) Stop(ctx context.Context) error {
 		return nil
 	}
 	pid, done := s.cmd.Process.Pid, s.done
+	paused := s.paused
+	s.paused = nil
 	s.mu.Unlock()
-	_ = syscall.Kill(-pid, syscall.SIGCONT) // a paused server cannot shut down
+	signalAll(paused, syscall.SIGCONT) // a paused server cannot shut down
 	_ = syscall.Kill(pid, syscall.SIGINT)
 	select {
 	case <-done:
@@ -546,8 +539,8 @@ func (s *Server) Stop(ctx context.Context) error {
 	}
 }
 
-// Kill sends SIGKILL to the postmaster and all its children at once, as
-// when the node is lost, and waits until the postmaster is reaped.
+// Kill sends SIGKILL to the postmaster and every server process at once,
+// as when the node is lost, and waits until they are gone.
 func (s *Server) Kill() {
 	s.mu.Lock()
 	if !s.running() {
@@ -555,14 +548,23 @@ func (s *Server) Kill() {
 		return
 	}
 	pid, done := s.cmd.Process.Pid, s.done
+	// Stop the postmaster first so that it forks nothing while we list its
+	// children.
+	_ = syscall.Kill(pid, syscall.SIGSTOP)
+	kids := childPids(pid)
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+	signalAll(kids, syscall.SIGKILL)
+	s.orphans = append(s.orphans, kids...)
+	s.paused = nil
 	s.mu.Unlock()
-	_ = syscall.Kill(-pid, syscall.SIGKILL)
 	<-done
+	_ = s.waitNoChildren(context.Background())
 }
 
 // KillPostmaster sends SIGKILL to the postmaster only, as when postgres
 // itself crashes; its backends notice and exit by themselves (established
-// connections can still commit for a few milliseconds).
+// connections can still commit for a few milliseconds). Restart and
+// Cleanup wait for them (and kill stragglers after the start timeout).
 func (s *Server) KillPostmaster() {
 	s.mu.Lock()
 	if !s.running() {
@@ -570,20 +572,45 @@ func (s *Server) KillPostmaster() {
 		return
 	}
 	pid, done := s.cmd.Process.Pid, s.done
-	s.mu.Unlock()
+	_ = syscall.Kill(pid, syscall.SIGSTOP)
+	kids := childPids(pid)
 	_ = syscall.Kill(pid, syscall.SIGKILL)
+	s.orphans = append(s.orphans, kids...)
+	s.mu.Unlock()
 	<-done
-	// The orphaned backends exit once they see the postmaster gone; make
-	// sure none outlives the harness.
-	time.AfterFunc(2*time.Second, func() { _ = syscall.Kill(-pid, syscall.SIGKILL) })
 }
 
-// Pause stops the server's processes with SIGSTOP (a stall: connections
-// hang, nothing is refused).
-func (s *Server) Pause() error { return s.signalGroup(syscall.SIGSTOP) }
+// Pause stops the postmaster and every server process with SIGSTOP (a
+// stall: connections hang, nothing is refused).
+func (s *Server) Pause() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.running() {
+		return errors.New("pgharness: server is not running")
+	}
+	pid := s.cmd.Process.Pid
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		return err
+	}
+	kids := childPids(pid)
+	signalAll(kids, syscall.SIGSTOP)
+	s.paused = append([]int{pid}, kids...)
+	return nil
+}
 
 // Resume continues a paused server (SIGCONT).
-func (s *Server) Resume() error { return s.signalGroup(syscall.SIGCONT) }
+func (s *Server) Resume() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.running() {
+		return errors.New("pgharness: server is not running")
+	}
+	pid := s.cmd.Process.Pid
+	signalAll(s.paused, syscall.SIGCONT)
+	signalAll(childPids(pid), syscall.SIGCONT)
+	s.paused = nil
+	return syscall.Kill(pid, syscall.SIGCONT)
+}
 
 // Restart stops the server if it runs (fast shutdown), then starts it again
 // on the same port and waits until it accepts connections. It is also how a
@@ -605,25 +632,32 @@ func (s *Server) Start(ctx context.Context) error { return s.Restart(ctx) }
 
 func (s *Server) waitNoChildren(ctx context.Context) error {
 	s.mu.Lock()
-	var pgid int
-	if s.cmd != nil && s.cmd.Process != nil {
-		pgid = s.cmd.Process.Pid
-	}
+	orphans := s.orphans
 	s.mu.Unlock()
-	if pgid == 0 {
-		return nil
-	}
 	deadline := time.Now().Add(s.timeout)
-	for syscall.Kill(-pgid, 0) == nil {
+	for {
+		left := orphans[:0:0]
+		for _, p := range orphans {
+			if alive(p) {
+				left = append(left, p)
+			}
+		}
+		if len(left) == 0 {
+			break
+		}
 		if time.Now().After(deadline) {
-			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			signalAll(left, syscall.SIGKILL)
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(10 * time.Millisecond):
 		}
+		orphans = left
 	}
+	s.mu.Lock()
+	s.orphans = nil
+	s.mu.Unlock()
 	return nil
 }
 
@@ -631,6 +665,10 @@ func (s *Server) waitNoChildren(ctx context.Context) error {
 // It is idempotent.
 func (s *Server) Cleanup() {
 	s.Kill()
+	s.mu.Lock()
+	orphans := s.orphans
+	s.mu.Unlock()
+	signalAll(orphans, syscall.SIGKILL)
 	_ = s.waitNoChildren(context.Background())
 	s.mu.Lock()
 	s.cleaned = true

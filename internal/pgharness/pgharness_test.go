@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"os/user"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -89,20 +88,37 @@ func TestKillRestartPause(t *testing.T) {
 	require.NoError(t, p.Exec(ctx, "INSERT INTO k VALUES (1)"))
 	pid := p.PID()
 	require.NotZero(t, pid)
+	held, err := p.Connect(ctx, "postgres") // an established session
+	require.NoError(t, err)
+	var backend int
+	require.NoError(t, held.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&backend))
 
 	p.Kill()
+	assert.False(t, procAlive(backend), "a backend survived Kill (node loss kills every process)")
+	qctx, qcancel := context.WithTimeout(ctx, 2*time.Second)
+	_, err = held.Exec(qctx, "SELECT 1")
+	qcancel()
+	assert.Error(t, err)
+	held.Close(ctx)
 	assert.False(t, p.Running())
-	assert.Error(t, syscall.Kill(pid, 0), "postmaster survived Kill")
+	assert.False(t, procAlive(pid), "postmaster survived Kill")
 	assert.Error(t, p.Exec(ctx, "SELECT 1"))
 
 	require.NoError(t, p.Restart(ctx))
 	assert.Equal(t, 1, scalar[int](t, p, "SELECT count(*)::int FROM k"))
 
+	held, err = p.Connect(ctx, "postgres")
+	require.NoError(t, err)
+	defer held.Close(ctx)
 	require.NoError(t, p.Pause())
 	cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-	err := p.Exec(cctx, "SELECT 1")
+	err = p.Exec(cctx, "SELECT 1")
 	cancel()
-	assert.Error(t, err, "a paused server answered")
+	assert.Error(t, err, "a paused server accepted a connection")
+	cctx, cancel = context.WithTimeout(ctx, 300*time.Millisecond)
+	_, err = held.Exec(cctx, "SELECT 1")
+	cancel()
+	assert.Error(t, err, "an established session answered while paused")
 	require.NoError(t, p.Resume())
 	require.NoError(t, p.Exec(ctx, "SELECT 1"))
 
@@ -202,4 +218,15 @@ func runTB(fn func()) {
 		}
 	}()
 	fn()
+}
+
+// procAlive reports whether pid runs (a zombie waiting for its reaper does
+// not count).
+func procAlive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	return i >= 0 && i+2 < len(b) && b[i+2] != 'Z'
 }
