@@ -2,6 +2,7 @@ package oci
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -429,36 +430,49 @@ func (p *Provider) instanceVNICs(ctx context.Context, c *regionClients, instance
 	}
 }
 
-// setVNICNSG adds (join) or removes the NSG from the VNIC's NSG list.
+// setVNICNSG adds (join) or removes the NSG from the VNIC's NSG list. The
+// list is replaced as a whole, so the update is conditional on the etag
+// read (If-Match): a concurrent change by another join (an instance and a
+// rule joining at the same moment) makes it re-read instead of losing the
+// other change.
 func (p *Provider) setVNICNSG(ctx context.Context, c *regionClients, vnicID, nsgID string, join bool) error {
-	var vnic core.Vnic
-	err := p.call(ctx, "oci.GetVnic", vnicID, func(ctx context.Context) (*httpResponse, error) {
-		r, err := c.network.GetVnic(ctx, core.GetVnicRequest{VnicId: common.String(vnicID)})
-		vnic = r.Vnic
-		return r.RawResponse, err
-	})
-	if err != nil {
+	const attempts = 5
+	for attempt := 1; ; attempt++ {
+		var vnic core.Vnic
+		var etag *string
+		err := p.call(ctx, "oci.GetVnic", vnicID, func(ctx context.Context) (*httpResponse, error) {
+			r, err := c.network.GetVnic(ctx, core.GetVnicRequest{VnicId: common.String(vnicID)})
+			vnic, etag = r.Vnic, r.Etag
+			return r.RawResponse, err
+		})
+		if err != nil {
+			return err
+		}
+		if slices.Contains(vnic.NsgIds, nsgID) == join {
+			return nil
+		}
+		ids := slices.DeleteFunc(slices.Clone(vnic.NsgIds), func(s string) bool { return s == nsgID })
+		if join {
+			if len(ids) >= maxNSGsPerVNIC {
+				return &providers.Error{Code: providers.FailedPrecondition, Op: "oci.UpdateVnic", Resource: vnicID,
+					Msg: fmt.Sprintf("the VNIC already is in %d network security groups (OCI's maximum)", maxNSGsPerVNIC)}
+			}
+			ids = append(ids, nsgID)
+		}
+		if ids == nil {
+			ids = []string{}
+		}
+		err = p.call(ctx, "oci.UpdateVnic", vnicID, func(ctx context.Context) (*httpResponse, error) {
+			r, err := c.network.UpdateVnic(ctx, core.UpdateVnicRequest{VnicId: common.String(vnicID), IfMatch: etag,
+				UpdateVnicDetails: core.UpdateVnicDetails{NsgIds: ids}})
+			return r.RawResponse, err
+		})
+		var se common.ServiceError
+		if err != nil && errors.As(err, &se) && se.GetHTTPStatusCode() == 412 && attempt < attempts {
+			continue // changed under us: read again
+		}
 		return err
 	}
-	has := slices.Contains(vnic.NsgIds, nsgID)
-	if has == join {
-		return nil
-	}
-	ids := slices.DeleteFunc(slices.Clone(vnic.NsgIds), func(s string) bool { return s == nsgID })
-	if join {
-		if len(ids) >= maxNSGsPerVNIC {
-			return &providers.Error{Code: providers.FailedPrecondition, Op: "oci.UpdateVnic", Resource: vnicID,
-				Msg: fmt.Sprintf("the VNIC already is in %d network security groups (OCI's maximum)", maxNSGsPerVNIC)}
-		}
-		ids = append(ids, nsgID)
-	}
-	if ids == nil {
-		ids = []string{}
-	}
-	return p.call(ctx, "oci.UpdateVnic", vnicID, func(ctx context.Context) (*httpResponse, error) {
-		r, err := c.network.UpdateVnic(ctx, core.UpdateVnicRequest{VnicId: common.String(vnicID), UpdateVnicDetails: core.UpdateVnicDetails{NsgIds: ids}})
-		return r.RawResponse, err
-	})
 }
 
 // joinTaggedInstances adds the NSG to the VNICs of live instances whose

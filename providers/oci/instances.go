@@ -241,7 +241,17 @@ func (p *Provider) CreateInstance(ctx context.Context, spec providers.InstanceSp
 	if err != nil {
 		return nil, err
 	}
+	// The name lookup and the NSG lookup are independent: run them side by
+	// side (one round trip of latency instead of two).
+	var nsgIDs []string
+	var nsgErr error
+	nsgDone := make(chan struct{})
+	go func() {
+		defer close(nsgDone)
+		nsgIDs, nsgErr = p.nsgsForTags(ctx, c, spec.Tags)
+	}()
 	existing, err := p.findInstance(ctx, c, spec.Name, "", true)
+	<-nsgDone
 	if err != nil && providers.Code(err) != providers.NotFound {
 		return nil, err
 	}
@@ -253,9 +263,8 @@ func (p *Provider) CreateInstance(ctx context.Context, spec providers.InstanceSp
 		inst := p.toInstance(spec.Region, *existing)
 		return &inst, nil
 	}
-	nsgIDs, err := p.nsgsForTags(ctx, c, spec.Tags)
-	if err != nil {
-		return nil, err
+	if nsgErr != nil {
+		return nil, nsgErr
 	}
 	meta, secretKeys := buildMetadata(spec.Metadata, spec.Secrets)
 	tags := map[string]string(spec.Labels.Clone())

@@ -552,3 +552,36 @@ func TestRandomFaultsConverge(t *testing.T) {
 	}
 	assert.Positive(t, faulted)
 }
+
+func TestConcurrentRulesBothJoinEveryVNIC(t *testing.T) {
+	ctx := context.Background()
+	prov, srv := newTest(t, &ocifake.Options{Latency: 2 * time.Millisecond}, nil)
+	for i := range 4 {
+		s := webSpec(srv, fmt.Sprintf("acme-web-%d", i+1))
+		s.Tags = []string{"acme-a", "acme-b"}
+		_, err := prov.CreateInstance(ctx, s)
+		require.NoError(t, err)
+	}
+	errs := make(chan error, 2)
+	for _, tag := range []string{"acme-a", "acme-b"} {
+		go func() {
+			_, err := prov.CreateFirewallRule(ctx, providers.FirewallRule{Name: tag + "-in", Region: srv.Region(), Ports: []int{22},
+				SourceRanges: []string{"192.0.2.0/24"}, TargetTags: []string{tag}, Labels: ours("acme", "")})
+			errs <- err
+		}()
+	}
+	require.NoError(t, <-errs)
+	require.NoError(t, <-errs)
+	var vn core.VirtualNetworkClient
+	require.True(t, prov.As(&vn))
+	var cc core.ComputeClient
+	require.True(t, prov.As(&cc))
+	atts, err := cc.ListVnicAttachments(ctx, core.ListVnicAttachmentsRequest{CompartmentId: common.String(testCompartment)})
+	require.NoError(t, err)
+	require.Len(t, atts.Items, 4)
+	for _, a := range atts.Items {
+		v, err := vn.GetVnic(ctx, core.GetVnicRequest{VnicId: a.VnicId})
+		require.NoError(t, err)
+		assert.Len(t, v.NsgIds, 2, "no join lost to a concurrent one (If-Match)")
+	}
+}

@@ -26,6 +26,7 @@ type nsg struct {
 }
 
 type regionState struct {
+	vnicVersion map[string]int
 	region      string
 	ads         []string
 	instances   []*instance
@@ -38,7 +39,7 @@ type regionState struct {
 }
 
 func newRegionState(region string) *regionState {
-	return &regionState{region: region, vnics: map[string]*core.Vnic{}, buckets: map[string]*bucket{}}
+	return &regionState{region: region, vnics: map[string]*core.Vnic{}, buckets: map[string]*bucket{}, vnicVersion: map[string]int{}}
 }
 
 func (s *Server) adsOf(region string) []string {
@@ -469,12 +470,15 @@ func (s *Server) listAttachments(c *call) response {
 func (s *Server) getVnic(c *call, id string) response {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	v, ok := s.st(c).vnics[id]
+	st := s.st(c)
+	v, ok := st.vnics[id]
 	if !ok {
 		return notFound("vnic " + id)
 	}
-	return jsonResp(200, v)
+	return jsonResp(200, v).withHeader("etag", vnicEtag(st, id))
 }
+
+func vnicEtag(st *regionState, id string) string { return fmt.Sprintf("v%d", st.vnicVersion[id]) }
 
 func (s *Server) updateVnic(c *call, id string) response {
 	var d core.UpdateVnicDetails
@@ -488,6 +492,10 @@ func (s *Server) updateVnic(c *call, id string) response {
 	if !ok {
 		return notFound("vnic " + id)
 	}
+	if m := c.req.Header.Get("if-match"); m != "" && m != vnicEtag(st, id) {
+		return errResp(412, "NoEtagMatch", "the VNIC changed since it was read")
+	}
+	st.vnicVersion[id]++
 	if d.NsgIds != nil {
 		if len(d.NsgIds) > 5 {
 			return badRequest("a VNIC can be in at most 5 network security groups")
@@ -502,7 +510,7 @@ func (s *Server) updateVnic(c *call, id string) response {
 	if d.FreeformTags != nil {
 		v.FreeformTags = d.FreeformTags
 	}
-	return jsonResp(200, v)
+	return jsonResp(200, v).withHeader("etag", vnicEtag(st, id))
 }
 
 func (s *Server) createPublicIP(c *call) response {

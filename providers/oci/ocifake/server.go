@@ -16,7 +16,7 @@
 //	          POST   /instances/{id}?action=             InstanceAction (STOP, SOFTSTOP, START, RESET)
 //	          DELETE /instances/{id}                     TerminateInstance
 //	          GET    /vnicAttachments                    ListVnicAttachments
-//	network   GET/PUT /vnics/{id}                        GetVnic, UpdateVnic
+//	network   GET/PUT /vnics/{id}                        GetVnic, UpdateVnic (etag, If-Match)
 //	          POST   /publicIps                          CreatePublicIp (opc-retry-token)
 //	          GET    /publicIps, /publicIps/{id}         ListPublicIps (paged), GetPublicIp
 //	          DELETE /publicIps/{id}                     DeletePublicIp
@@ -133,6 +133,10 @@ type Request struct {
 	Status   int  // 0 when the connection was dropped
 	Faulted  bool // answered by an injected fault
 	Mutating bool
+	// Start is when the request arrived; Elapsed how long it took to
+	// answer (latency included).
+	Start   time.Time
+	Elapsed time.Duration
 }
 
 // Server is the fake. Create it with New and Close it when done.
@@ -347,7 +351,7 @@ func (s *Server) serve(region string, w http.ResponseWriter, r *http.Request) {
 	c := &call{region: region, req: r, body: body, now: time.Now()}
 	handler := s.route(c)
 	entry := Request{Region: region, Op: c.op, Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.Query(),
-		Header: r.Header.Clone(), BodyLen: int64(len(body)), Mutating: r.Method != http.MethodGet && r.Method != http.MethodHead}
+		Header: r.Header.Clone(), BodyLen: int64(len(body)), Start: c.now, Mutating: r.Method != http.MethodGet && r.Method != http.MethodHead}
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") && len(body) <= 1<<16 {
 		entry.Body = body
 	}
@@ -386,6 +390,7 @@ func (s *Server) serve(region string, w http.ResponseWriter, r *http.Request) {
 	finish := func(status int, faulted bool) {
 		entry.Status = status
 		entry.Faulted = faulted
+		entry.Elapsed = time.Since(c.now)
 		s.mu.Lock()
 		s.log = append(s.log, entry)
 		s.mu.Unlock()
