@@ -340,17 +340,19 @@ func TestNoApprovalNothingAfterTheGate(t *testing.T) {
 
 func TestKilledAfterEachStepResumes(t *testing.T) {
 	type kill struct {
+		mode  dr.Mode
 		step  dr.StepID
 		phase dr.EventPhase
 	}
 	var cases []kill
-	for _, m := range []dr.Mode{dr.ModeFailover} {
+	for _, m := range []dr.Mode{dr.ModeFailover, dr.ModeDrill} {
 		for _, d := range dr.StepsFor(m) {
-			cases = append(cases, kill{d.ID, dr.EventStarted}, kill{d.ID, dr.EventDone})
+			cases = append(cases, kill{m, d.ID, dr.EventStarted}, kill{m, d.ID, dr.EventDone})
 		}
 	}
 	for _, tc := range cases {
-		t.Run(string(tc.step)+"-"+string(tc.phase), func(t *testing.T) {
+		t.Run(string(tc.mode)+"-"+string(tc.step)+"-"+string(tc.phase), func(t *testing.T) {
+			t.Parallel()
 			f := newFixture(t)
 			var ev eventLog
 			ctx, cancel := context.WithCancel(context.Background())
@@ -361,7 +363,7 @@ func TestKilledAfterEachStepResumes(t *testing.T) {
 				}
 			}
 			r1 := f.runner(func(o *dr.Options) { o.OnEvent = ev.add })
-			rep, err := r1.Start(ctx, f.request(dr.ModeFailover))
+			rep, err := r1.Start(ctx, f.request(tc.mode))
 			require.Error(t, err)
 			assert.Equal(t, providers.Canceled, providers.Code(err))
 			id := rep.RunID
@@ -377,7 +379,7 @@ func TestKilledAfterEachStepResumes(t *testing.T) {
 			assert.Equal(t, dr.RunSucceeded, rep.Status)
 
 			killedIndex := -1
-			steps := dr.StepsFor(dr.ModeFailover)
+			steps := dr.StepsFor(tc.mode)
 			for i, d := range steps {
 				if d.ID == tc.step {
 					killedIndex = i
@@ -397,9 +399,19 @@ func TestKilledAfterEachStepResumes(t *testing.T) {
 			}
 			assert.LessOrEqual(t, f.backups.restoreCount(), 2)
 			assert.GreaterOrEqual(t, f.backups.restoreCount(), 1)
-			assert.Equal(t, 1, f.notes.count()+boolInt(tc.step == dr.StepNotify && tc.phase == dr.EventStarted && f.notes.count() == 2)-0)
-			ins, _, _ := inventory(t, f.prov, drRegion, "shop")
-			assert.Len(t, ins, 20, "no duplicate instances")
+			// A notification sent just as the process was killed may be
+			// sent again; nothing else is.
+			assert.GreaterOrEqual(t, f.notes.count(), 1)
+			assert.LessOrEqual(t, f.notes.count(), 1+boolInt(tc.step == dr.StepNotify && tc.phase == dr.EventStarted))
+			if tc.mode == dr.ModeFailover {
+				ins, _, _ := inventory(t, f.prov, drRegion, "shop")
+				assert.Len(t, ins, 20, "no duplicate instances")
+			} else {
+				ins, rules, addrs := inventory(t, f.prov, drRegion, "")
+				assert.Empty(t, ins, "the drill copy is gone")
+				assert.Empty(t, rules)
+				assert.Equal(t, []string{"shop-dr"}, addrs)
+			}
 		})
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/orocloud/orocloud-go/clock"
@@ -83,6 +84,7 @@ type Runner struct {
 	o    Options
 	log  *slog.Logger
 	clk  clock.Clock
+	evMu sync.Mutex // OnEvent is called by one goroutine at a time
 }
 
 // New returns a Runner over prov. It checks every option and reports all
@@ -408,6 +410,8 @@ func (r *Runner) Status(ctx context.Context, id string) (*Report, error) {
 
 func (r *Runner) emit(e Event) {
 	if r.o.OnEvent != nil {
+		r.evMu.Lock()
+		defer r.evMu.Unlock()
 		r.o.OnEvent(e)
 	}
 }
