@@ -74,7 +74,12 @@ func (e *DecodeError) Error() string {
 }
 
 // Unwrap returns the decoder's raw error.
-func (e *DecodeError) Unwrap() error { return e.Err }
+func (e *DecodeError) Unwrap() error {
+	if e == nil {
+		return nil
+	}
+	return e.Err
+}
 
 func decodeErr(de *DecodeError) error {
 	return providers.Errorf(providers.InvalidArgument, "environment.Load: %w", de)
@@ -322,8 +327,14 @@ func jsonError(data []byte, err error) *DecodeError {
 	case errors.As(err, &te):
 		de.Msg = fmt.Sprintf("cannot use a JSON %s as %s", te.Value, te.Type)
 		de.Field = te.Field
-		// Offset is just past the bad value; its line is the value's.
-		de.Line, de.Column = lineCol(data, max(te.Offset-1, 0))
+		// Offset is just past the bad value: find the innermost value
+		// that ends there, for its path with list indices and its start.
+		if path, start, ok := jsonPathAt(data, 0, "", te.Offset); ok && path != "" {
+			de.Field = path
+			de.Line, de.Column = lineCol(data, start)
+		} else {
+			de.Line, de.Column = lineCol(data, max(te.Offset-1, 0))
+		}
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		de.Msg = "unexpected end of the document"
 		de.Line, de.Column = lineCol(data, int64(len(data)))
@@ -492,4 +503,48 @@ func jsonField(t reflect.Type, key string) (namedField, bool) {
 		return *fold, true
 	}
 	return namedField{}, false
+}
+
+// jsonPathAt returns the path and start offset of the innermost value of
+// raw (found at offset base of the document) that ends at offset end.
+func jsonPathAt(raw []byte, base int64, path string, end int64) (string, int64, bool) {
+	lead := leadingSpace(raw)
+	trimmed := bytes.TrimSpace(raw)
+	start := base + lead
+	if end <= start || end > start+int64(len(trimmed)) {
+		return "", 0, false
+	}
+	if len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[') {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		if _, err := dec.Token(); err != nil {
+			return path, start, true
+		}
+		object := trimmed[0] == '{'
+		for i := 0; dec.More(); i++ {
+			sub := fmt.Sprintf("%s[%d]", path, i)
+			if object {
+				tok, err := dec.Token()
+				if err != nil {
+					break
+				}
+				key, _ := tok.(string)
+				sub = key
+				if path != "" {
+					sub = path + "." + key
+				}
+			}
+			var v json.RawMessage
+			if err := dec.Decode(&v); err != nil {
+				break
+			}
+			vstart := dec.InputOffset() - int64(len(v))
+			if p, st, ok := jsonPathAt(v, base+vstart, sub, end); ok {
+				return p, st, true
+			}
+		}
+	}
+	if start+int64(len(trimmed)) == end {
+		return path, start, true
+	}
+	return "", 0, false
 }

@@ -97,6 +97,8 @@ func TestLoadErrors(t *testing.T) {
 		{"json unknown nested field", environment.JSON, "{\"name\": \"a\",\n\"web\": {\"nodes\": 2,\n \"nodez\": 3}}", 3, "web.nodez", `unknown field "nodez"`},
 		{"json unknown field in list", environment.JSON, "{\"smtp\": {\"relays\": [\n{\"name\": \"x\"},\n{\"name\": \"y\", \"prio\": 1}]}}", 3, "smtp.relays[1].prio", `unknown field "prio"`},
 		{"json wrong type", environment.JSON, "{\"name\": \"a\",\n\"web\": {\n\"nodes\": \"two\"}}", 3, "web.nodes", "cannot use a JSON string"},
+		{"json wrong type in list", environment.JSON, "{\"smtp\": {\"relays\": [\n{\"name\": \"x\"},\n{\"name\": \"y\", \"priority\": \"high\"}]}}", 3, "smtp.relays[1].priority", "cannot use a JSON string"},
+		{"json object where a number goes", environment.JSON, "{\"web\": {\"nodes\":\n {\"a\": 1}}}", 2, "web.nodes", "cannot use a JSON object"},
 		{"json bad duration", environment.JSON, "{\"name\": \"a\",\n\"maintenance\": {\n\"duration\": \"4x\"}}", 3, "maintenance.duration", "invalid duration"},
 		{"json syntax", environment.JSON, "{\"name\": \"a\",\n\"web\": {]}", 2, "", "invalid character"},
 		{"json truncated", environment.JSON, "{\"name\": \"a\",\n\"web\": {", 2, "", "unexpected end"},
