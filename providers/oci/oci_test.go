@@ -585,3 +585,28 @@ func TestConcurrentRulesBothJoinEveryVNIC(t *testing.T) {
 		assert.Len(t, v.NsgIds, 2, "no join lost to a concurrent one (If-Match)")
 	}
 }
+
+func TestSingleEndpointAndLazyRegions(t *testing.T) {
+	ctx := context.Background()
+	srv := ocifake.New(&ocifake.Options{Regions: []string{"eu-frankfurt-1", "eu-amsterdam-1"}})
+	t.Cleanup(srv.Close)
+	o := testOptions(srv)
+	o.RegionEndpoints = map[string]string{"eu-amsterdam-1": srv.Endpoints()["eu-amsterdam-1"]}
+	o.Endpoint = srv.URL() // every other region: the primary's listener
+	prov, err := oci.Open(ctx, testCompartment, o)
+	require.NoError(t, err)
+	defer prov.Close()
+	// DR region: its clients are created on first use and go to its host.
+	_, err = prov.CreateInstance(ctx, providers.InstanceSpec{Name: "acme-dr-web-1", Region: "eu-amsterdam-1",
+		Zone: ocifake.ADName("eu-amsterdam-1", 1), Labels: ours("acme", "web")})
+	require.NoError(t, err)
+	launches := requestsOf(srv, "LaunchInstance")
+	require.Len(t, launches, 1)
+	assert.Equal(t, "eu-amsterdam-1", launches[0].Region)
+	zones, err := prov.ListZones(ctx, "eu-frankfurt-1")
+	require.NoError(t, err)
+	assert.Equal(t, "eu-frankfurt-1", zones[0].Region)
+	inFra, err := prov.ListInstances(ctx, "eu-frankfurt-1", nil)
+	require.NoError(t, err)
+	assert.Empty(t, inFra, "regions are separate")
+}
