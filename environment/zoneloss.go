@@ -330,6 +330,10 @@ func databaseCheck(all, lost *tally, domainOf func(Node) string, lostDomain stri
 		c.Reason = fmt.Sprintf("the primary is lost; the secondary %s in %s takes over", secondary.Name, secondary.Zone)
 	case lostDomain == "":
 		c.Reason = "neither the primary nor the secondary is serving"
+	case len(all.primaries) == 0 && len(all.secondaries) > 0:
+		c.Reason = "the primary is already down and the secondary is in this failure domain: no database left"
+	case len(all.secondaries) == 0 && len(all.primaries) > 0:
+		c.Reason = "the primary is in this failure domain and no secondary is serving: no failover target"
 	default:
 		c.Reason = "the primary and the secondary are both lost: they share this failure domain"
 	}

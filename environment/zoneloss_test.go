@@ -145,3 +145,29 @@ func TestAnalyzeZoneLossStringTable(t *testing.T) {
 	assert.Contains(t, lines[3], "lose europe-west3-a")
 	assert.Contains(t, lines[3], "ok 1/1")
 }
+
+func TestAnalyzeZoneLossDatabaseAfterPrimaryLoss(t *testing.T) {
+	env := gcpEnv()
+	nodes := mustPlace(t, env, gcpZones(3))
+	var primaryZone, secondaryZone string
+	for _, n := range nodes {
+		switch n.Role {
+		case environment.RolePrimary:
+			primaryZone = n.Zone
+		case environment.RoleSecondary:
+			secondaryZone = n.Zone
+		}
+	}
+	serving := slices.DeleteFunc(slices.Clone(nodes), func(n environment.Node) bool { return n.Zone == primaryZone })
+	rep := environment.AnalyzeZoneLoss(env, serving)
+	assert.True(t, check(t, rep.Current, environment.CheckDatabase).OK)
+	for _, z := range rep.Zones {
+		c := check(t, z.Checks, environment.CheckDatabase)
+		if z.Zone == secondaryZone {
+			assert.False(t, c.OK)
+			assert.Contains(t, c.Reason, "already down")
+		} else {
+			assert.True(t, c.OK)
+		}
+	}
+}
