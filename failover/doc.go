@@ -41,8 +41,10 @@
 //
 // # Timing
 //
-// Defaults (Interval 150 ms, Timeout 150 ms, FailureThreshold 3) detect a
-// dead node within 450-600 ms; promotion on PostgreSQL 15 takes tens of
+// Defaults (Interval 100 ms, Timeout 400 ms, FailureThreshold 3) detect a
+// dead postgres or node whose host refuses connections within 300 ms, and
+// any failure (a stalled or unreachable node) within 1.3 s, while a stall
+// of up to 800 ms never fails over; promotion on PostgreSQL 15 takes tens of
 // milliseconds once the standby's wal_retrieve_retry_interval is low (the
 // harness uses 100 ms; the default 5 s can hold a promotion for up to 5 s,
 // which is why the Controller verifies pg_is_in_recovery() after

@@ -55,11 +55,16 @@ const (
 	DefaultSyncMode = SyncAvailable
 )
 
-// Health configures the health checks of the primary.
+// Health configures the health checks of the primary. Probes run one
+// after the other: a probe starts Interval after the previous one started,
+// or when it ended if it took longer.
 type Health struct {
-	// Interval between the starts of two probes (default 150 ms).
+	// Interval between the starts of two probes (default 100 ms).
 	Interval time.Duration
-	// Timeout of one probe, connection included (default Interval).
+	// Timeout of one probe, connection included (default 400 ms). A dead
+	// node on a reachable host refuses connections at once, so Timeout
+	// only matters for a stalled or unreachable node; keep it well above
+	// the slowest answer of a loaded server.
 	Timeout time.Duration
 	// FailureThreshold is how many consecutive failed probes declare the
 	// primary down (default 3).
@@ -68,7 +73,8 @@ type Health struct {
 
 // Default health-check settings.
 const (
-	DefaultInterval         = 150 * time.Millisecond
+	DefaultInterval         = 100 * time.Millisecond
+	DefaultTimeout          = 400 * time.Millisecond
 	DefaultFailureThreshold = 3
 )
 
@@ -77,7 +83,7 @@ func (h Health) withDefaults() Health {
 		h.Interval = DefaultInterval
 	}
 	if h.Timeout == 0 {
-		h.Timeout = h.Interval
+		h.Timeout = DefaultTimeout
 	}
 	if h.FailureThreshold == 0 {
 		h.FailureThreshold = DefaultFailureThreshold
@@ -85,22 +91,32 @@ func (h Health) withDefaults() Health {
 	return h
 }
 
+func (h Health) period() time.Duration { return max(h.Interval, h.Timeout) }
+
+// RefusedDetection returns the longest time between the primary failing
+// and the Controller declaring it down when connections are refused at once
+// (postgres dead on a live host): FailureThreshold x Interval.
+func (h Health) RefusedDetection() time.Duration {
+	h = h.withDefaults()
+	return time.Duration(h.FailureThreshold) * h.Interval
+}
+
 // WorstCaseDetection returns the longest time between the primary failing
-// and the Controller declaring it down: the failure can happen just after a
-// successful probe, then FailureThreshold probes start Interval apart and
-// the last may run its full Timeout. A refused connection (a dead node on a
-// reachable host) is detected faster: FailureThreshold x Interval at most.
+// and the Controller declaring it down, whatever the failure (a stalled or
+// unreachable node lets every probe run its full Timeout): the failure can
+// happen just after a successful probe, the next starts up to Interval
+// later, and FailureThreshold probes of up to max(Interval, Timeout) follow.
 func (h Health) WorstCaseDetection() time.Duration {
 	h = h.withDefaults()
-	return time.Duration(h.FailureThreshold)*h.Interval + h.Timeout
+	return h.Interval + time.Duration(h.FailureThreshold)*h.period()
 }
 
 // MinStallTolerated returns the longest stall of the primary (every probe
 // timing out) that can never trigger a failover:
-// (FailureThreshold-1) x Interval.
+// (FailureThreshold-1) x max(Interval, Timeout).
 func (h Health) MinStallTolerated() time.Duration {
 	h = h.withDefaults()
-	return time.Duration(h.FailureThreshold-1) * h.Interval
+	return time.Duration(h.FailureThreshold-1) * h.period()
 }
 
 // Validate checks the settings (after defaults) and returns an
@@ -111,17 +127,20 @@ func (h Health) Validate() error {
 	if h.Interval < 10*time.Millisecond {
 		bad = append(bad, fmt.Sprintf("Health.Interval %s: must be at least 10ms", h.Interval))
 	}
-	if h.Timeout < 10*time.Millisecond {
-		bad = append(bad, fmt.Sprintf("Health.Timeout %s: must be at least 10ms (a loaded server needs time to answer)", h.Timeout))
+	if h.Timeout < 50*time.Millisecond {
+		bad = append(bad, fmt.Sprintf("Health.Timeout %s: must be at least 50ms (a loaded server needs time to accept a connection)", h.Timeout))
 	}
-	if h.Timeout > h.Interval {
-		bad = append(bad, fmt.Sprintf("Health.Timeout %s: must not exceed Health.Interval %s (probes would overlap)", h.Timeout, h.Interval))
+	if h.Timeout > 0 && h.Interval > 0 && h.Timeout > 20*h.Interval {
+		bad = append(bad, fmt.Sprintf("Health.Timeout %s: must be at most 20 x Health.Interval %s (detection would be dominated by one probe)", h.Timeout, h.Interval))
 	}
 	if h.FailureThreshold < 2 {
 		bad = append(bad, fmt.Sprintf("Health.FailureThreshold %d: must be at least 2 (one lost probe must not fail over)", h.FailureThreshold))
 	}
 	if h.FailureThreshold > 1000 {
 		bad = append(bad, fmt.Sprintf("Health.FailureThreshold %d: must be at most 1000", h.FailureThreshold))
+	}
+	if len(bad) == 0 && h.MinStallTolerated() < 200*time.Millisecond {
+		bad = append(bad, fmt.Sprintf("Health: a stall of %s (FailureThreshold-1 probes of max(Interval, Timeout)) would already fail over; raise FailureThreshold, Interval or Timeout so that at least 200ms is tolerated", h.MinStallTolerated()))
 	}
 	if len(bad) > 0 {
 		return providers.Errorf(providers.InvalidArgument, "failover: unsafe health settings: %s", strings.Join(bad, "; "))
