@@ -287,7 +287,7 @@ func badYAMLDuration(data []byte) (line, col int, field string, ok bool) {
 					continue
 				}
 				var dur Duration
-				if err := dur.UnmarshalText([]byte(mv.Value.String())); err != nil {
+				if err := dur.UnmarshalYAML([]byte(mv.Value.String())); err != nil {
 					if tk := mv.Value.GetToken(); tk != nil && tk.Position != nil {
 						line, col = tk.Position.Line, tk.Position.Column
 					}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -88,6 +89,9 @@ func TestLoadErrors(t *testing.T) {
 		{"yaml unknown field in list", environment.YAML, "name: a\nsmtp:\n  relays:\n    - name: x\n      priority: 1\n    - name: y\n      prio: 2\n", 7, "smtp.relays[1].prio", `unknown field "prio"`},
 		{"yaml wrong type", environment.YAML, "name: a\nweb:\n  nodes: two\n", 3, "web.nodes", "cannot unmarshal"},
 		{"yaml bad duration", environment.YAML, "name: a\nmaintenance:\n  day: Sunday\n  duration: 4x\n", 4, "maintenance.duration", "invalid duration"},
+		{"yaml duration out of range", environment.YAML, "name: a\nmaintenance:\n  duration: 1e300\n", 3, "maintenance.duration", "out of range"},
+		{"yaml duration of a list", environment.YAML, "name: a\ncdn:\n  google:\n    maxTTL: [1]\n", 4, "cdn.google.maxTTL", "invalid duration"},
+		{"json duration out of range", environment.JSON, "{\"maintenance\": {\"duration\": 1e300}}", 1, "maintenance.duration", "out of range"},
 		{"yaml duplicate key", environment.YAML, "name: a\nname: b\n", 2, "", "already defined"},
 		{"yaml syntax", environment.YAML, "name: a\nzones: [a,\n", 2, "", ""},
 		{"yaml not a mapping", environment.YAML, "- a\n", 1, "", "mapping"},
@@ -141,6 +145,25 @@ func TestLoadFileErrors(t *testing.T) {
 	assert.ErrorIs(t, err, providers.ErrInvalidArgument)
 	assert.Contains(t, err.Error(), p)
 	assert.Contains(t, err.Error(), "line 2")
+}
+
+func TestLoadDurations(t *testing.T) {
+	for _, tc := range []struct {
+		format environment.Format
+		doc    string
+		want   time.Duration
+	}{
+		{environment.YAML, "maintenance: {duration: 4h}", 4 * time.Hour},
+		{environment.YAML, "maintenance: {duration: \"90m\"}", 90 * time.Minute},
+		{environment.YAML, "maintenance: {duration: 14400}", 4 * time.Hour},
+		{environment.YAML, "maintenance: {duration: 1.5}", 1500 * time.Millisecond},
+		{environment.JSON, `{"maintenance": {"duration": "4h"}}`, 4 * time.Hour},
+		{environment.JSON, `{"maintenance": {"duration": 14400}}`, 4 * time.Hour},
+	} {
+		env, err := environment.Load([]byte(tc.doc), tc.format)
+		require.NoError(t, err, tc.doc)
+		assert.Equal(t, tc.want, env.Maintenance.Duration.D(), tc.doc)
+	}
 }
 
 func TestDecode(t *testing.T) {

@@ -3,7 +3,12 @@ package environment
 import (
 	"encoding/json"
 	"fmt"
+	"math"
+	"strconv"
+	"strings"
 	"time"
+
+	"github.com/goccy/go-yaml"
 )
 
 // Duration is a time.Duration that reads and writes as a Go duration string
@@ -33,6 +38,9 @@ func (d *Duration) UnmarshalText(b []byte) error {
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var n float64
 	if err := json.Unmarshal(b, &n); err == nil {
+		if math.Abs(n) > math.MaxInt64/float64(time.Second) {
+			return fmt.Errorf("invalid duration %s: out of range", string(b))
+		}
 		*d = Duration(time.Duration(n * float64(time.Second)))
 		return nil
 	}
@@ -41,6 +49,24 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("invalid duration %s: use a string such as \"2h\"", string(b))
 	}
 	return d.UnmarshalText([]byte(s))
+}
+
+// UnmarshalYAML accepts a duration string or a number of seconds, as
+// UnmarshalJSON does.
+func (d *Duration) UnmarshalYAML(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	if n, err := strconv.ParseFloat(s, 64); err == nil {
+		if math.IsNaN(n) || math.IsInf(n, 0) || math.Abs(n) > math.MaxInt64/float64(time.Second) {
+			return fmt.Errorf("invalid duration %s: out of range", s)
+		}
+		*d = Duration(time.Duration(n * float64(time.Second)))
+		return nil
+	}
+	var str string
+	if err := yaml.Unmarshal(b, &str); err != nil {
+		return fmt.Errorf("invalid duration %s: use a string such as \"2h\"", s)
+	}
+	return d.UnmarshalText([]byte(str))
 }
 
 // Window is a weekly maintenance window: every Day at Start (local time in
