@@ -1,6 +1,7 @@
 package environment_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -100,4 +101,27 @@ func ExampleWindow_Next() {
 	// Output:
 	// 2026-03-29 03:30:00 +0200 CEST - 2026-03-29 04:30:00 +0200 CEST <nil>
 	// true
+}
+
+// Urgent maintenance outside the window is announced to the environment's
+// technical contact through any Notifier.
+func ExampleAnnounceUrgentMaintenance() {
+	env := environment.Standard("acme-prod", environment.GCP, "europe-west3")
+	env.TechnicalContact = environment.Contact{Name: "Jane Doe", Email: "jane@example.com"}
+	notifier := environment.NotifierFunc(func(_ context.Context, n environment.Notice) error {
+		fmt.Printf("to %s <%s>: %s maintenance of %s at %s for %s (in window: %v): %s\n",
+			n.Contact.Name, n.Contact.Email, n.Severity, n.Environment,
+			n.Start.Format(time.RFC3339), n.ExpectedDuration, n.InWindow, n.Reason)
+		return nil
+	})
+	err := environment.AnnounceUrgentMaintenance(context.Background(), env, notifier, environment.Notice{
+		Reason:           "critical kernel security patch",
+		Start:            time.Date(2026, 11, 25, 14, 0, 0, 0, time.UTC),
+		ExpectedDuration: 30 * time.Minute,
+		Severity:         environment.SeverityCritical,
+	})
+	fmt.Println(err)
+	// Output:
+	// to Jane Doe <jane@example.com>: critical maintenance of acme-prod at 2026-11-25T14:00:00Z for 30m0s (in window: false): critical kernel security patch
+	// <nil>
 }
