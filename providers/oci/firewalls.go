@@ -406,8 +406,18 @@ func (p *Provider) nsgsForTags(ctx context.Context, c *regionClients, tags []str
 
 // instanceVNICs returns the VNIC IDs attached to the instance.
 func (p *Provider) instanceVNICs(ctx context.Context, c *regionClients, instanceID string) ([]string, error) {
-	req := core.ListVnicAttachmentsRequest{CompartmentId: common.String(p.compartment), InstanceId: common.String(instanceID)}
 	var ids []string
+	err := p.listAttachments(ctx, c, instanceID, func(a core.VnicAttachment) { ids = append(ids, deref(a.VnicId)) })
+	return ids, err
+}
+
+// listAttachments pages through the compartment's attached VNIC
+// attachments (of one instance when instanceID is set).
+func (p *Provider) listAttachments(ctx context.Context, c *regionClients, instanceID string, fn func(core.VnicAttachment)) error {
+	req := core.ListVnicAttachmentsRequest{CompartmentId: common.String(p.compartment)}
+	if instanceID != "" {
+		req.InstanceId = common.String(instanceID)
+	}
 	for {
 		var resp core.ListVnicAttachmentsResponse
 		err := p.call(ctx, "oci.ListVnicAttachments", instanceID, func(ctx context.Context) (*httpResponse, error) {
@@ -416,15 +426,15 @@ func (p *Provider) instanceVNICs(ctx context.Context, c *regionClients, instance
 			return r.RawResponse, err
 		})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, a := range resp.Items {
 			if a.LifecycleState == core.VnicAttachmentLifecycleStateAttached || a.LifecycleState == core.VnicAttachmentLifecycleStateAttaching {
-				ids = append(ids, deref(a.VnicId))
+				fn(a)
 			}
 		}
 		if resp.OpcNextPage == nil || *resp.OpcNextPage == "" {
-			return ids, nil
+			return nil
 		}
 		req.Page = resp.OpcNextPage
 	}
@@ -476,43 +486,133 @@ func (p *Provider) setVNICNSG(ctx context.Context, c *regionClients, vnicID, nsg
 }
 
 // joinTaggedInstances adds the NSG to the VNICs of live instances whose
-// network tags meet targets.
+// network tags meet targets. Three listings run side by side (the tagged
+// instances, the NSG's current VNICs, the compartment's VNIC attachments),
+// then only the VNICs not yet in the NSG are updated.
 func (p *Provider) joinTaggedInstances(ctx context.Context, c *regionClients, nsgID string, targets []string) error {
-	var ids []string
-	err := p.listInstances(ctx, c, "", "", func(in core.Instance) bool {
-		switch in.LifecycleState {
-		case core.InstanceLifecycleStateTerminated, core.InstanceLifecycleStateTerminating:
-			return true
-		}
-		for _, t := range splitList(in.FreeformTags[TagNetworkTags]) {
-			if slices.Contains(targets, t) {
-				ids = append(ids, deref(in.Id))
-				break
+	var (
+		tagged   = map[string]bool{}
+		members  = map[string]bool{}
+		attached = map[string][]string{} // instance -> VNICs
+	)
+	errs := make([]error, 3)
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		errs[0] = p.listInstances(ctx, c, "", "", func(in core.Instance) bool {
+			switch in.LifecycleState {
+			case core.InstanceLifecycleStateTerminated, core.InstanceLifecycleStateTerminating:
+				return true
 			}
+			for _, t := range splitList(in.FreeformTags[TagNetworkTags]) {
+				if slices.Contains(targets, t) {
+					tagged[deref(in.Id)] = true
+					break
+				}
+			}
+			return true
+		})
+	}()
+	go func() {
+		defer wg.Done()
+		var vnics []string
+		vnics, errs[1] = p.nsgVNICs(ctx, c, nsgID)
+		for _, v := range vnics {
+			members[v] = true
 		}
-		return true
-	})
-	if err != nil || len(ids) == 0 {
-		return err
-	}
-	return p.forEach(ctx, ids, func(ctx context.Context, id string) error {
-		vnics, err := p.instanceVNICs(ctx, c, id)
+	}()
+	go func() {
+		defer wg.Done()
+		errs[2] = p.listAttachments(ctx, c, "", func(a core.VnicAttachment) {
+			attached[deref(a.InstanceId)] = append(attached[deref(a.InstanceId)], deref(a.VnicId))
+		})
+	}()
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
 			return err
 		}
-		for _, v := range vnics {
-			if err := p.setVNICNSG(ctx, c, v, nsgID, true); err != nil {
+	}
+	var todo []string
+	for id := range tagged {
+		if vnics := attached[id]; len(vnics) == 0 {
+			todo = append(todo, "instance:"+id) // launched a moment ago, VNIC not attached yet
+		} else if !members[vnics[0]] {
+			todo = append(todo, vnics[0])
+		}
+	}
+	slices.Sort(todo)
+	return p.forEach(ctx, todo, func(ctx context.Context, v string) error {
+		if id, ok := strings.CutPrefix(v, "instance:"); ok {
+			vnic, err := p.waitVNIC(ctx, c, id)
+			if err != nil || vnic == "" {
 				return err
 			}
+			v = vnic
 		}
-		return nil
+		return p.setVNICNSG(ctx, c, v, nsgID, true)
 	})
 }
 
-// forEach runs fn over items with at most 4 in flight and returns the
+// waitVNIC polls until the instance has an attached VNIC and returns it; ""
+// when the instance went away meanwhile.
+func (p *Provider) waitVNIC(ctx context.Context, c *regionClients, instanceID string) (string, error) {
+	for {
+		vnics, err := p.instanceVNICs(ctx, c, instanceID)
+		if err != nil || len(vnics) > 0 {
+			if len(vnics) > 0 {
+				return vnics[0], err
+			}
+			return "", err
+		}
+		var in core.Instance
+		err = p.call(ctx, "oci.GetInstance", instanceID, func(ctx context.Context) (*httpResponse, error) {
+			r, err := c.compute.GetInstance(ctx, core.GetInstanceRequest{InstanceId: common.String(instanceID)})
+			in = r.Instance
+			return r.RawResponse, err
+		})
+		if providers.Code(err) == providers.NotFound || in.LifecycleState == core.InstanceLifecycleStateTerminated ||
+			in.LifecycleState == core.InstanceLifecycleStateTerminating {
+			return "", nil
+		}
+		if err != nil {
+			return "", err
+		}
+		if err := p.sleep(ctx, p.opts.PollInterval); err != nil {
+			return "", providers.Wrap(err, providers.DeadlineExceeded, "oci.waitVNIC", instanceID)
+		}
+	}
+}
+
+// nsgVNICs lists the VNICs in the NSG.
+func (p *Provider) nsgVNICs(ctx context.Context, c *regionClients, nsgID string) ([]string, error) {
+	req := core.ListNetworkSecurityGroupVnicsRequest{NetworkSecurityGroupId: common.String(nsgID)}
+	var out []string
+	for {
+		var resp core.ListNetworkSecurityGroupVnicsResponse
+		err := p.call(ctx, "oci.ListNetworkSecurityGroupVnics", nsgID, func(ctx context.Context) (*httpResponse, error) {
+			r, err := c.network.ListNetworkSecurityGroupVnics(ctx, req)
+			resp = r
+			return r.RawResponse, err
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range resp.Items {
+			out = append(out, deref(v.VnicId))
+		}
+		if resp.OpcNextPage == nil || *resp.OpcNextPage == "" {
+			return out, nil
+		}
+		req.Page = resp.OpcNextPage
+	}
+}
+
+// forEach runs fn over items with at most 8 in flight and returns the
 // first error.
 func (p *Provider) forEach(ctx context.Context, items []string, fn func(context.Context, string) error) error {
-	sem := make(chan struct{}, 4)
+	sem := make(chan struct{}, 8)
 	errs := make([]error, len(items))
 	var wg sync.WaitGroup
 	for i, it := range items {
@@ -618,25 +718,9 @@ func (p *Provider) DeleteFirewallRule(ctx context.Context, region, name string) 
 		return err
 	}
 	nsgID := deref(nsg.Id)
-	req := core.ListNetworkSecurityGroupVnicsRequest{NetworkSecurityGroupId: nsg.Id}
-	var vnics []string
-	for {
-		var resp core.ListNetworkSecurityGroupVnicsResponse
-		err := p.call(ctx, "oci.ListNetworkSecurityGroupVnics", name, func(ctx context.Context) (*httpResponse, error) {
-			r, err := c.network.ListNetworkSecurityGroupVnics(ctx, req)
-			resp = r
-			return r.RawResponse, err
-		})
-		if err != nil {
-			return err
-		}
-		for _, v := range resp.Items {
-			vnics = append(vnics, deref(v.VnicId))
-		}
-		if resp.OpcNextPage == nil || *resp.OpcNextPage == "" {
-			break
-		}
-		req.Page = resp.OpcNextPage
+	vnics, err := p.nsgVNICs(ctx, c, nsgID)
+	if err != nil {
+		return err
 	}
 	if err := p.forEach(ctx, vnics, func(ctx context.Context, v string) error {
 		err := p.setVNICNSG(ctx, c, v, nsgID, false)

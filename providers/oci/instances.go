@@ -349,20 +349,12 @@ func (p *Provider) joinLateNSGs(ctx context.Context, c *regionClients, instanceI
 	if len(late) == 0 {
 		return nil
 	}
-	var vnics []string
-	for {
-		if vnics, err = p.instanceVNICs(ctx, c, instanceID); err != nil || len(vnics) > 0 {
-			break
-		}
-		if err = p.sleep(ctx, p.opts.PollInterval); err != nil {
-			return providers.Wrap(err, providers.DeadlineExceeded, "oci.CreateInstance", instanceID+": waiting for its VNIC")
-		}
-	}
-	if err != nil {
+	vnic, err := p.waitVNIC(ctx, c, instanceID)
+	if err != nil || vnic == "" {
 		return err
 	}
 	for _, nsg := range late {
-		if err := p.setVNICNSG(ctx, c, vnics[0], nsg, true); err != nil {
+		if err := p.setVNICNSG(ctx, c, vnic, nsg, true); err != nil {
 			return err
 		}
 	}
