@@ -137,7 +137,7 @@ func run(ctx context.Context) error {
 	fmt.Printf("Second apply: %d mutating calls.\n", prov.MutatingCalls())
 
 	section("8. Backup and restore")
-	if err := backupDemo(ctx); err != nil {
+	if err := backupDemo(ctx, prov, env.Name); err != nil {
 		return err
 	}
 
