@@ -57,6 +57,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Clock is the time source (default: the system clock).
 	Clock clock.Clock
+	// BinaryCopy copies tables whose column types all have binary I/O
+	// functions in COPY's binary format instead of text. Restoring such a
+	// point needs a server of the same major version or newer.
+	BinaryCopy bool
 }
 
 // Engine backs up an environment's database, media and code into encrypted
@@ -448,14 +452,12 @@ func (e *Engine) backup(ctx context.Context, id string, req Request, start time.
 func sortParts(ps []partInfo) {
 	order := func(n string) string {
 		switch {
-		case n == partPreData:
+		case n == partSchema:
 			return "0"
 		case strings.HasPrefix(n, "db/"):
 			return "1" + n
 		case n == partSequences:
 			return "2"
-		case n == partPostData:
-			return "3"
 		}
 		return "4" + n
 	}

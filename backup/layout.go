@@ -53,8 +53,7 @@ func idTime(id string) (time.Time, error) {
 
 // Part names.
 const (
-	partPreData   = "schema/pre-data"
-	partPostData  = "schema/post-data"
+	partSchema    = "schema/schema.dump"
 	partSequences = "schema/sequences"
 	partMedia     = "media"
 	partCode      = "code"

@@ -41,6 +41,8 @@ type tableInfo struct {
 	Name    string   `json:"name"`
 	Columns []string `json:"columns"` // quoted identifiers
 	Pages   int64    `json:"pages"`
+	// Format is the COPY format: "" (text) or "binary".
+	Format string `json:"format,omitempty"`
 }
 
 type segment struct {

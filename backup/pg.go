@@ -28,8 +28,10 @@ import (
 
 // The database part of a point:
 //
-//   - schema/pre-data and schema/post-data: pg_dump --schema-only
-//     --section=... --snapshot=<exported snapshot>, plain SQL;
+//   - schema/schema.dump: pg_dump --schema-only --format=custom
+//     --snapshot=<exported snapshot>; Restore turns it into the pre-data and
+//     post-data SQL with pg_restore --section (PostgreSQL's own section
+//     logic), one pg_dump run instead of two;
 //   - db/NNNN: one part per COPY worker; each is a sequence of segments,
 //     a segment being one table (or a ctid range of a large table) as COPY
 //     text, framed as: 'S' u32(segment index), then frames u32(len) bytes,
@@ -261,7 +263,10 @@ func (e *Engine) backupDB(ctx context.Context, id string, m *manifest, dataKey [
 SELECT n.nspname, c.relname, pg_relation_size(c.oid) / current_setting('block_size')::int8,
        array(SELECT quote_ident(a.attname) FROM pg_attribute a
              WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
-             ORDER BY a.attnum)
+             ORDER BY a.attnum),
+       NOT EXISTS (SELECT 1 FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
+                   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+                     AND (ty.typsend = 0 OR ty.typreceive = 0))
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind = 'r' AND c.relpersistence <> 't'
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
@@ -274,9 +279,13 @@ ORDER BY 3 DESC, 1, 2`)
 	var tables []tableInfo
 	for rows.Next() {
 		var t tableInfo
-		if err := rows.Scan(&t.Schema, &t.Name, &t.Pages, &t.Columns); err != nil {
+		var binary bool
+		if err := rows.Scan(&t.Schema, &t.Name, &t.Pages, &t.Columns, &binary); err != nil {
 			rows.Close()
 			return providers.Wrap(err, providers.Internal, op, "list tables")
+		}
+		if binary && e.opts.BinaryCopy {
+			t.Format = "binary"
 		}
 		tables = append(tables, t)
 	}
@@ -309,7 +318,7 @@ ORDER BY 3 DESC, 1, 2`)
 			continue // a table without columns has nothing to copy
 		}
 		if t.Pages <= segPages {
-			jobs = append(jobs, job{sql: fmt.Sprintf("COPY %s (%s) TO STDOUT", name, cols), size: t.Pages, seg: ti})
+			jobs = append(jobs, job{sql: fmt.Sprintf("COPY %s (%s) TO STDOUT%s", name, cols, copyWith(t)), size: t.Pages, seg: ti})
 			continue
 		}
 		for from := int64(0); from < t.Pages; from += segPages {
@@ -317,10 +326,11 @@ ORDER BY 3 DESC, 1, 2`)
 			if from+segPages < t.Pages {
 				where += fmt.Sprintf(" AND ctid < '(%d,0)'::tid", from+segPages)
 			}
-			jobs = append(jobs, job{sql: fmt.Sprintf("COPY (SELECT %s FROM ONLY %s WHERE %s) TO STDOUT", cols, name, where), size: min(segPages, t.Pages-from), seg: ti})
+			jobs = append(jobs, job{sql: fmt.Sprintf("COPY (SELECT %s FROM ONLY %s WHERE %s) TO STDOUT%s", cols, name, where, copyWith(t)), size: min(segPages, t.Pages-from), seg: ti})
 		}
 	}
 	prog.total.Add(total)
+	log.Debug("snapshot exported", "tables", len(tables), "segments", len(jobs), "elapsed", e.clk.Now().Sub(prog.start))
 	segs := make([]segment, len(jobs))
 	next := map[int]int64{}
 	for i, j := range jobs {
@@ -343,17 +353,16 @@ ORDER BY 3 DESC, 1, 2`)
 
 	g, gctx := newGroup(ctx)
 	// Schema sections, in the same snapshot.
-	for _, sec := range []struct{ part, section string }{{partPreData, "pre-data"}, {partPostData, "post-data"}} {
-		g.Go(func() error {
-			p, err := e.writePart(gctx, id, sec.part, dataKey, prog, func(w io.Writer) error {
-				return runPgDump(gctx, pgDump, env, w, "--schema-only", "--section="+sec.section, "--snapshot="+snap, "--no-password")
-			})
-			if err == nil {
-				addPart(p)
-			}
-			return err
+	g.Go(func() error {
+		p, err := e.writePart(gctx, id, partSchema, dataKey, prog, func(w io.Writer) error {
+			return runPgDump(gctx, pgDump, env, w, "--schema-only", "--format=custom", "--snapshot="+snap, "--no-password")
 		})
-	}
+		if err == nil {
+			addPart(p)
+			log.Debug("schema dumped", "bytes", p.Plain, "elapsed", e.clk.Now().Sub(prog.start))
+		}
+		return err
+	})
 	// Sequences.
 	g.Go(func() error {
 		p, err := e.writePart(gctx, id, partSequences, dataKey, prog, func(w io.Writer) error {
@@ -373,7 +382,9 @@ ORDER BY 3 DESC, 1, 2`)
 	workers := min(e.opts.Parallel, max(1, len(jobs)))
 	for w := range workers {
 		g.Go(func() error {
-			return e.copyWorker(gctx, id, dbPart(w+1), dataKey, snap, jobs, segs, queue, prog, addPart)
+			err := e.copyWorker(gctx, id, dbPart(w+1), dataKey, snap, jobs, segs, queue, prog, addPart)
+			log.Debug("copy worker done", "part", dbPart(w+1), "elapsed", e.clk.Now().Sub(prog.start), "err", err)
+			return err
 		})
 	}
 	err = g.Wait()
@@ -385,6 +396,16 @@ ORDER BY 3 DESC, 1, 2`)
 	}
 	log.Debug("database backed up", "tables", len(tables), "segments", len(jobs))
 	return nil
+}
+
+// copyWith returns the COPY options of a table: binary when every column
+// type has binary send and receive functions (less parsing on restore),
+// text otherwise.
+func copyWith(t tableInfo) string {
+	if t.Format == "binary" {
+		return " WITH (FORMAT binary)"
+	}
+	return ""
 }
 
 func codeOf(err error) providers.ErrorCode {
@@ -446,6 +467,20 @@ func (e *Engine) copyWorker(ctx context.Context, id, part string, dataKey []byte
 	p.Segments = mine
 	addPart(p)
 	return nil
+}
+
+// pgRestoreSQL converts a custom-format schema archive into the SQL of one
+// section with pg_restore (no database connection).
+func pgRestoreSQL(ctx context.Context, bin string, archive []byte, section string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, bin, "--section="+section, "--file=-")
+	cmd.Stdin = bytes.NewReader(archive)
+	var out, stderr bytes.Buffer
+	cmd.Stdout = &out
+	cmd.Stderr = &limitedBuffer{b: &stderr, max: 8 << 10}
+	if err := cmd.Run(); err != nil {
+		return nil, &providers.Error{Code: providers.Internal, Op: "pg_restore", Msg: strings.TrimSpace(stderr.String()), Err: err}
+	}
+	return out.Bytes(), nil
 }
 
 func runPgDump(ctx context.Context, bin string, env []string, w io.Writer, args ...string) error {

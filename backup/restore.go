@@ -141,20 +141,31 @@ func (e *Engine) Restore(ctx context.Context, id string, t Target) (*RestoreResu
 	var pre, post, seqs []byte
 	var conn *pgx.Conn
 	if t.Database != "" {
-		if _, ok := m.part(partPreData); !ok {
+		if _, ok := m.part(partSchema); !ok {
 			return nil, &providers.Error{Code: providers.FailedPrecondition, Op: op, Resource: id, Msg: "the point has no database"}
 		}
 		// The schema parts are small: read and check them whole before use.
+		var schema []byte
 		for _, s := range []struct {
 			name string
 			dst  *[]byte
-		}{{partPreData, &pre}, {partPostData, &post}, {partSequences, &seqs}} {
+		}{{partSchema, &schema}, {partSequences, &seqs}} {
 			p, _ := m.part(s.name)
 			var buf bytes.Buffer
 			if err := e.readPart(ctx, op, m, dk, p, prog, &buf); err != nil {
 				return nil, err
 			}
 			*s.dst = buf.Bytes()
+		}
+		pgRestore, err := e.pgBin("pg_restore")
+		if err != nil {
+			return nil, err
+		}
+		if pre, err = pgRestoreSQL(ctx, pgRestore, schema, "pre-data"); err != nil {
+			return nil, providers.Wrap(err, providers.Internal, op, id)
+		}
+		if post, err = pgRestoreSQL(ctx, pgRestore, schema, "post-data"); err != nil {
+			return nil, providers.Wrap(err, providers.Internal, op, id)
 		}
 		conn, err = connect(ctx, t.Database, op)
 		if err != nil {
@@ -228,6 +239,7 @@ func (e *Engine) Restore(ctx context.Context, id string, t Target) (*RestoreResu
 			_ = g.Wait()
 			return fail(providers.Wrap(err, providers.Internal, op, "schema pre-data"))
 		}
+		e.log.Debug("pre-data restored", "point", id, "elapsed", e.clk.Now().Sub(start))
 		sem := make(chan struct{}, e.opts.Parallel)
 		for _, p := range dbParts {
 			g.Go(func() error {
@@ -248,6 +260,7 @@ func (e *Engine) Restore(ctx context.Context, id string, t Target) (*RestoreResu
 			return fail(err)
 		}
 	}
+	e.log.Debug("post-data restored", "point", id, "elapsed", e.clk.Now().Sub(start))
 	for _, d := range dirs {
 		if err := swapDir(d.tmp, d.dir); err != nil {
 			return fail(providers.Wrap(err, providers.Internal, op, d.dir))
@@ -309,7 +322,7 @@ func (e *Engine) loadPart(ctx context.Context, op string, m *manifest, dk []byte
 		}
 		_ = binary.BigEndian.Uint32(h[1:])
 		t := m.Tables[s.Table]
-		sql := fmt.Sprintf("COPY %s (%s) FROM STDIN", pgx.Identifier{t.Schema, t.Name}.Sanitize(), strings.Join(t.Columns, ", "))
+		sql := fmt.Sprintf("COPY %s (%s) FROM STDIN%s", pgx.Identifier{t.Schema, t.Name}.Sanitize(), strings.Join(t.Columns, ", "), copyWith(t))
 		fr := &frameReader{r: br}
 		rr := &rememberReader{r: fr}
 		if _, err := conn.PgConn().CopyFrom(ctx, rr, sql); err != nil {

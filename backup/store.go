@@ -107,7 +107,7 @@ func (s *DirStore) Put(ctx context.Context, key string, r io.Reader) (int64, err
 			_ = os.Remove(tmp)
 		}
 	}()
-	n, err := io.Copy(f, ctxReader{ctx, r})
+	n, err := io.Copy(&writebackFile{f: f}, ctxReader{ctx, r})
 	if err != nil {
 		return n, providers.Wrap(err, providers.Internal, op, key)
 	}
@@ -132,6 +132,23 @@ func (s *DirStore) Put(ctx context.Context, key string, r io.Reader) (int64, err
 		_ = d.Close()
 	}
 	return n, nil
+}
+
+// writebackFile starts the writeback of every 16 MiB written.
+type writebackFile struct {
+	f       *os.File
+	off     int64
+	flushed int64
+}
+
+func (w *writebackFile) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.off += int64(n)
+	if w.off-w.flushed >= 16<<20 {
+		startWriteback(w.f, w.flushed, w.off-w.flushed)
+		w.flushed = w.off
+	}
+	return n, err
 }
 
 // Get implements Store.
