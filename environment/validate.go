@@ -266,6 +266,13 @@ func (e *Environment) checkPlacement(vs *violations, zones []providers.Zone, dow
 	if e.countsInvalid() {
 		return // reported by checkStatic
 	}
+	if !validEnvName(e.Name) {
+		// Reported by checkStatic; place under a stand-in name so that the
+		// zone rules are still checked.
+		c := *e
+		c.Name = "env"
+		e = &c
+	}
 	nodes, err := e.Place(zones)
 	if err != nil {
 		var ve *ValidationError
@@ -324,7 +331,7 @@ func (e *Environment) countsInvalid() bool {
 			return true
 		}
 	}
-	return e.PostgreSQL.Replicas > MaxTierNodes-2 || !validEnvName(e.Name)
+	return e.PostgreSQL.Replicas > MaxTierNodes-2
 }
 
 func validEnvName(name string) bool { return len(name) <= 40 && envNameRE.MatchString(name) }

@@ -194,11 +194,12 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	env.DR.Region = "europe-west3"
 	env.TechnicalContact = environment.Contact{}
 	env.Ingress = []environment.IngressRule{{Name: "x", Tier: "nope", Ports: []int{70000}, SourceRanges: []string{"nowhere"}}}
+	env.RabbitMQ.Nodes = 4 // a zone rule, still checked despite the bad name
 
 	ve := validationError(t, env.Validate())
 	want := []string{
 		"name", "web.nodes", "elasticsearch.nodes", "consumers.count", "smtp.relays", "smtp.relays[0].priority",
-		"redis.sentinelQuorum", "cdn.kind", "cdn.hostnames[0]", "ingress[0].tier", "ingress[0].ports[0]",
+		"redis.sentinelQuorum", "rabbitmq.nodes", "cdn.kind", "cdn.hostnames[0]", "ingress[0].tier", "ingress[0].ports[0]",
 		"ingress[0].sourceRanges[0]", "maintenance.day", "maintenance.start", "maintenance.duration",
 		"maintenance.timeZone", "dr.region", "technicalContact.name", "technicalContact.email",
 	}
