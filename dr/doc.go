@@ -29,7 +29,10 @@
 //     point is resumed with Resume and finishes without redoing completed
 //     steps. A failed step can be retried (Retry) or skipped with a reason
 //     (Skip); a run can be paused (Pause) and cancelled (Cancel). A Journal
-//     holds at most one active run per environment.
+//     holds at most one active run per environment, and a run is driven by
+//     one runner at a time: the driver holds a lease it renews, so a second
+//     controller cannot resume a run being driven, and can take over one
+//     whose driver died once the lease has expired.
 //   - Modes: ModeFailover (the real thing), ModeDrill (an isolated copy with
 //     its own name in the DR region, DNS untouched, torn down afterwards and
 //     checked to leave nothing behind) and ModeFailback (back to the primary

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/orocloud/orocloud-go/providers"
 )
@@ -34,6 +35,31 @@ type Journal interface {
 	SetControl(ctx context.Context, id string, c Control) error
 	// Active returns the active run of the environment, or NotFound.
 	Active(ctx context.Context, env string) (*RunState, error)
+	// Claim makes owner the run's driver until now+ttl, when the run has no
+	// driver, its driver's lease has expired, or owner already holds it (a
+	// renewal). Otherwise it returns an error for which errors.Is(err,
+	// ErrRunBusy) holds and Code is FailedPrecondition. The lease is kept
+	// apart from the state, like Control.
+	Claim(ctx context.Context, id, owner string, now time.Time, ttl time.Duration) error
+	// Release ends owner's lease on the run (a no-op when owner does not
+	// hold it).
+	Release(ctx context.Context, id, owner string) error
+}
+
+// ErrRunBusy is the cause of the error Journal.Claim returns when another
+// runner drives the run.
+var ErrRunBusy = errors.New("dr: another runner is driving this run")
+
+func busyError(op, id, holder string, until time.Time) error {
+	return &providers.Error{Code: providers.FailedPrecondition, Op: op, Resource: id,
+		Msg: fmt.Sprintf("run %s is driven by %s (lease until %s): wait for it, or for its lease to expire if it died", id, holder, until.UTC().Format(time.RFC3339)),
+		Err: ErrRunBusy}
+}
+
+// lease is a run's driver and how long it holds the run.
+type lease struct {
+	Owner string    `json:"owner"`
+	Until time.Time `json:"until"`
 }
 
 // ErrActiveRun is the cause of the error Journal.Create returns when the
@@ -80,6 +106,9 @@ func (j *FileJournal) Dir() string { return j.dir }
 func (j *FileJournal) runPath(id string) string { return filepath.Join(j.dir, "runs", id+".json") }
 func (j *FileJournal) ctlPath(id string) string {
 	return filepath.Join(j.dir, "runs", id+".control.json")
+}
+func (j *FileJournal) leasePath(id string) string {
+	return filepath.Join(j.dir, "runs", id+".lease.json")
 }
 func (j *FileJournal) lockPath(env string) string { return filepath.Join(j.dir, "active", env+".lock") }
 
@@ -285,6 +314,75 @@ func (j *FileJournal) Active(ctx context.Context, env string) (*RunState, error)
 		return nil, providers.Wrap(err, providers.Internal, op, env)
 	}
 	return nil, &providers.Error{Code: providers.NotFound, Op: op, Resource: env, Msg: "no active DR run"}
+}
+
+// Claim implements Journal.
+func (j *FileJournal) Claim(ctx context.Context, id, owner string, now time.Time, ttl time.Duration) error {
+	const op = "dr.FileJournal.Claim"
+	if err := checkID(op, "run id", id); err != nil {
+		return err
+	}
+	if owner == "" || ttl <= 0 {
+		return providers.Errorf(providers.InvalidArgument, "%s: an owner and a positive ttl are required", op)
+	}
+	if err := ctx.Err(); err != nil {
+		return providers.Wrap(err, providers.Canceled, op, id)
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	unlock, err := lockDir(filepath.Join(j.dir, "active"))
+	if err != nil {
+		return providers.Wrap(err, providers.Internal, op, id)
+	}
+	defer unlock()
+	if _, err := os.Stat(j.runPath(id)); err != nil {
+		return &providers.Error{Code: providers.NotFound, Op: op, Resource: id, Msg: "no such run", Err: err}
+	}
+	var cur lease
+	if b, err := os.ReadFile(j.leasePath(id)); err == nil {
+		if err := json.Unmarshal(b, &cur); err != nil {
+			return providers.Wrap(err, providers.Internal, op, id)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return providers.Wrap(err, providers.Internal, op, id)
+	}
+	if cur.Owner != "" && cur.Owner != owner && now.Before(cur.Until) {
+		return busyError(op, id, cur.Owner, cur.Until)
+	}
+	if err := writeJSON(j.leasePath(id), lease{Owner: owner, Until: now.Add(ttl)}); err != nil {
+		return providers.Wrap(err, providers.Internal, op, id)
+	}
+	return nil
+}
+
+// Release implements Journal.
+func (j *FileJournal) Release(ctx context.Context, id, owner string) error {
+	const op = "dr.FileJournal.Release"
+	if err := checkID(op, "run id", id); err != nil {
+		return err
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	unlock, err := lockDir(filepath.Join(j.dir, "active"))
+	if err != nil {
+		return providers.Wrap(err, providers.Internal, op, id)
+	}
+	defer unlock()
+	b, err := os.ReadFile(j.leasePath(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return providers.Wrap(err, providers.Internal, op, id)
+	}
+	var cur lease
+	if json.Unmarshal(b, &cur) == nil && cur.Owner != owner {
+		return nil
+	}
+	if err := os.Remove(j.leasePath(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return providers.Wrap(err, providers.Internal, op, id)
+	}
+	return nil
 }
 
 // writeJSON writes v to path atomically: a temporary file in the same

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -60,6 +61,8 @@ func NewPGJournal(ctx context.Context, db PGConn, opts *PGJournalOptions) (*PGJo
   active      boolean NOT NULL,
   state       jsonb NOT NULL,
   control     jsonb NOT NULL DEFAULT '{}',
+  owner       text,
+  lease_until timestamptz,
   updated_at  timestamptz NOT NULL DEFAULT now()
 );
 CREATE UNIQUE INDEX IF NOT EXISTS %s ON %s (environment) WHERE active`, j.table, idx, j.table)
@@ -204,4 +207,51 @@ func (j *PGJournal) Active(ctx context.Context, env string) (*RunState, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return j.scan(op, env, j.db.QueryRow(ctx, `SELECT state, control FROM `+j.table+` WHERE environment = $1 AND active`, env))
+}
+
+// Claim implements Journal with one conditional UPDATE, so two controllers
+// claiming the same run cannot both win.
+func (j *PGJournal) Claim(ctx context.Context, id, owner string, now time.Time, ttl time.Duration) error {
+	const op = "dr.PGJournal.Claim"
+	if owner == "" || ttl <= 0 {
+		return providers.Errorf(providers.InvalidArgument, "%s: an owner and a positive ttl are required", op)
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	tag, err := j.db.Exec(ctx, `UPDATE `+j.table+` SET owner = $2, lease_until = $4
+WHERE id = $1 AND (owner IS NULL OR owner = $2 OR lease_until <= $3)`, id, owner, now, now.Add(ttl))
+	if err != nil {
+		return pgErr(op, id, err)
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	var holder *string
+	var until *time.Time
+	err = j.db.QueryRow(ctx, `SELECT owner, lease_until FROM `+j.table+` WHERE id = $1`, id).Scan(&holder, &until)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return &providers.Error{Code: providers.NotFound, Op: op, Resource: id, Msg: "no such run"}
+	}
+	if err != nil {
+		return pgErr(op, id, err)
+	}
+	h, u := "", time.Time{}
+	if holder != nil {
+		h = *holder
+	}
+	if until != nil {
+		u = *until
+	}
+	return busyError(op, id, h, u)
+}
+
+// Release implements Journal.
+func (j *PGJournal) Release(ctx context.Context, id, owner string) error {
+	const op = "dr.PGJournal.Release"
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if _, err := j.db.Exec(ctx, `UPDATE `+j.table+` SET owner = NULL, lease_until = NULL WHERE id = $1 AND owner = $2`, id, owner); err != nil {
+		return pgErr(op, id, err)
+	}
+	return nil
 }

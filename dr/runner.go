@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -73,6 +74,13 @@ type Options struct {
 	// OnEvent receives progress events, from one goroutine at a time. It
 	// must not block for long.
 	OnEvent func(Event)
+	// Owner names this runner in run leases (default: host name, process
+	// ID and a random suffix). LeaseTTL is how long a lease lasts without
+	// renewal (default 1 minute; the driving runner renews it every third
+	// of that): a run whose driver died can be resumed elsewhere once its
+	// lease has expired, and never while it is driven.
+	Owner    string
+	LeaseTTL time.Duration
 }
 
 // Runner runs DR plans on one provider. It is safe for concurrent use;
@@ -110,7 +118,7 @@ func New(prov providers.Provider, opts *Options) (*Runner, error) {
 	if o.Journal == nil {
 		problems = append(problems, "Options.Journal: required (NewFileJournal or NewPGJournal)")
 	}
-	for name, d := range map[string]time.Duration{"ApprovalTimeout": o.ApprovalTimeout, "HealthTimeout": o.HealthTimeout,
+	for name, d := range map[string]time.Duration{"ApprovalTimeout": o.ApprovalTimeout, "HealthTimeout": o.HealthTimeout, "LeaseTTL": o.LeaseTTL,
 		"HealthInterval": o.HealthInterval, "MaxBackupAge": o.MaxBackupAge, "RTOObjective": o.RTOObjective} {
 		if d < 0 {
 			problems = append(problems, "Options."+name+": must not be negative")
@@ -133,6 +141,13 @@ func New(prov providers.Provider, opts *Options) (*Runner, error) {
 	o.HealthInterval = cmpOr(o.HealthInterval, 5*time.Second)
 	o.MaxBackupAge = cmpOr(o.MaxBackupAge, DefaultRPOObjective)
 	o.RTOObjective = cmpOr(o.RTOObjective, ReferenceRTO)
+	o.LeaseTTL = cmpOr(o.LeaseTTL, time.Minute)
+	if o.Owner == "" {
+		host, _ := os.Hostname()
+		var b [4]byte
+		_, _ = rand.Read(b[:])
+		o.Owner = fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+	}
 	if o.HealthChecks == nil {
 		o.HealthChecks = DefaultHealthChecks()
 	}
@@ -323,6 +338,9 @@ func (r *Runner) Retry(ctx context.Context, id string, step StepID) (*Report, er
 	if s.Status != StepFailed {
 		return nil, providers.Errorf(providers.FailedPrecondition, "%s: step %s is %s, not failed", op, step, s.Status)
 	}
+	if err := r.o.Journal.Claim(ctx, id, r.o.Owner, r.clk.Now(), r.o.LeaseTTL); err != nil {
+		return nil, err
+	}
 	s.Status, s.Error = StepPending, ""
 	st.Status = RunRunning
 	if err := r.save(ctx, st); err != nil {
@@ -352,6 +370,9 @@ func (r *Runner) Skip(ctx context.Context, id string, step StepID, reason string
 	}
 	if s.Status != StepFailed && s.Status != StepPending {
 		return nil, providers.Errorf(providers.FailedPrecondition, "%s: step %s is %s: only a failed or pending step can be skipped", op, step, s.Status)
+	}
+	if err := r.o.Journal.Claim(ctx, id, r.o.Owner, r.clk.Now(), r.o.LeaseTTL); err != nil {
+		return nil, err
 	}
 	s.Status, s.Reason = StepSkipped, reason
 	s.Finished = r.clk.Now()
@@ -456,6 +477,15 @@ func (r *Runner) drive(ctx context.Context, st *RunState) (*Report, error) {
 	if st.Status != RunRunning && st.Status != RunAwaitingApproval {
 		st.Status = RunRunning
 	}
+	if err := r.o.Journal.Claim(ctx, st.ID, r.o.Owner, r.clk.Now(), r.o.LeaseTTL); err != nil {
+		return r.report(st), err
+	}
+	lost := false // the lease went to another runner: write nothing more
+	defer func() {
+		if !lost {
+			_ = r.o.Journal.Release(context.WithoutCancel(ctx), st.ID, r.o.Owner)
+		}
+	}()
 	dirty := true
 	var events []Event
 	for {
@@ -477,7 +507,7 @@ func (r *Runner) drive(ctx context.Context, st *RunState) (*Report, error) {
 				dirty = true
 			}
 		}
-		if dirty {
+		if dirty && !lost {
 			if err := r.save(ctx, st); err != nil {
 				if failure == nil {
 					failure = fmt.Errorf("dr: run %s: journal: %w", st.ID, err)
@@ -500,7 +530,20 @@ func (r *Runner) drive(ctx context.Context, st *RunState) (*Report, error) {
 		if len(inflight) == 0 {
 			break
 		}
-		res := <-results
+		var res stepResult
+		select {
+		case res = <-results:
+		case <-r.clk.After(r.o.LeaseTTL / 3):
+			if err := r.o.Journal.Claim(ctx, st.ID, r.o.Owner, r.clk.Now(), r.o.LeaseTTL); err != nil && ctx.Err() == nil {
+				if errors.Is(err, ErrRunBusy) {
+					lost = true
+				}
+				if failure == nil {
+					failure = fmt.Errorf("dr: run %s: renew the lease: %w", st.ID, err)
+				}
+			}
+			continue
+		}
 		delete(inflight, res.id)
 		ev, err := r.record(st, res)
 		if errors.Is(err, errKilled) {
@@ -516,6 +559,8 @@ func (r *Runner) drive(ctx context.Context, st *RunState) (*Report, error) {
 	case ctx.Err() != nil:
 		r.log.Warn("dr run interrupted; resume it from the journal", "run", st.ID)
 		return r.report(st), providers.Wrap(ctx.Err(), providers.Canceled, "dr.Runner", st.ID)
+	case lost:
+		return r.report(st), failure
 	case cancelling:
 		return r.finishCancel(ctx, st, ctl)
 	case failure != nil:
