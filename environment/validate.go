@@ -294,6 +294,13 @@ func (e *Environment) checkPlacement(vs *violations, zones []providers.Zone, dow
 	seen := map[string]bool{}
 	report := func(c TierCheck, zone string) {
 		field := c.field()
+		hint := c.hint(len(rep.Zones))
+		if c.Check == CheckRedis && c.Left >= e.Redis.Nodes/2+1 {
+			// A majority of Sentinels is left: the quorum is what is out of
+			// reach.
+			field = "redis.sentinelQuorum"
+			hint = fmt.Sprintf("at most %d: the Sentinels left after the loss of the largest zone", c.Left)
+		}
 		if seen[field] || vs.has(field) {
 			return
 		}
@@ -302,7 +309,7 @@ func (e *Environment) checkPlacement(vs *violations, zones []providers.Zone, dow
 		if zone != "" {
 			rule = fmt.Sprintf("if %s is lost: %s", zone, c.Reason)
 		}
-		vs.add(field, rule, c.hint(len(rep.Zones)))
+		vs.add(field, rule, hint)
 	}
 	for _, c := range rep.Current {
 		if !c.OK {

@@ -96,7 +96,11 @@ func TestValidateRefusesBadEnvironments(t *testing.T) {
 		{"two Redis nodes", gcpEnv, func(e *environment.Environment) { e.Redis.Nodes = 2 }, "redis.nodes"},
 		{"Sentinel quorum of one", gcpEnv, func(e *environment.Environment) { e.Redis.SentinelQuorum = 1 }, "redis.sentinelQuorum"},
 		{"Sentinel quorum above nodes", gcpEnv, func(e *environment.Environment) { e.Redis.SentinelQuorum = 4 }, "redis.sentinelQuorum"},
-		{"Sentinel quorum out of reach after a zone loss", gcpEnv, func(e *environment.Environment) { e.Redis.SentinelQuorum = 3 }, "redis.nodes"},
+		{"Sentinel quorum out of reach after a zone loss", gcpEnv, func(e *environment.Environment) { e.Redis.SentinelQuorum = 3 }, "redis.sentinelQuorum"},
+		{"Sentinel quorum of five nodes out of reach after a zone loss", gcpEnv, func(e *environment.Environment) {
+			e.Redis.Nodes, e.Redis.SentinelQuorum = 5, 4
+		}, "redis.sentinelQuorum"},
+		{"four Redis nodes over three zones", gcpEnv, func(e *environment.Environment) { e.Redis.Nodes, e.Redis.SentinelQuorum = 4, 3 }, "redis.nodes"},
 		{"two GridFS nodes", gcpEnv, func(e *environment.Environment) { e.GridFS.Nodes = 2 }, "gridfs.nodes"},
 		{"missing CDN kind", gcpEnv, func(e *environment.Environment) { e.CDN.Kind = "" }, "cdn.kind"},
 		{"unknown CDN kind", gcpEnv, func(e *environment.Environment) { e.CDN.Kind = "akamai" }, "cdn.kind"},
