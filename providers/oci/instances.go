@@ -211,7 +211,7 @@ func (p *Provider) retryToken(kind, region, name string, body any) string {
 // CreateInstance launches the instance (LaunchInstance) in spec.Zone (an
 // availability domain) and spec.FaultDomain, with the labels as freeform
 // tags, the shape and shape config (spec, else Options.Shapes for the tier,
-// else DefaultShape), the image (spec, else Options.Images, else
+// else the default shape), the image (spec, else Options.Images, else
 // Options.DefaultImage), metadata (startup-script becomes base64 user_data;
 // Secrets are sent in metadata but never logged), and its primary VNIC in
 // Options.SubnetID joined to the NSGs of the firewall rules that target one
@@ -363,7 +363,7 @@ func (p *Provider) joinLateNSGs(ctx context.Context, c *regionClients, instanceI
 
 func (p *Provider) resolveMachine(spec providers.InstanceSpec) (Shape, string) {
 	tier := spec.Labels[providers.LabelTier]
-	shape := DefaultShape
+	shape := defaultShape()
 	if s, ok := p.opts.Shapes[tier]; ok && s.Name != "" {
 		shape = s
 	}
@@ -373,10 +373,10 @@ func (p *Provider) resolveMachine(spec providers.InstanceSpec) (Shape, string) {
 		given := Shape{Name: spec.MachineType, OCPUs: spec.OCPUs, MemoryGB: spec.MemoryGB}
 		if strings.HasSuffix(given.Name, ".Flex") {
 			if given.OCPUs == 0 {
-				given.OCPUs = DefaultShape.OCPUs
+				given.OCPUs = DefaultShapeOCPUs
 			}
 			if given.MemoryGB == 0 {
-				given.MemoryGB = DefaultShape.MemoryGB
+				given.MemoryGB = DefaultShapeMemoryGB
 			}
 		}
 		shape = given

@@ -30,9 +30,18 @@ type Shape struct {
 	MemoryGB float32
 }
 
-// DefaultShape is the shape used when neither the InstanceSpec nor
-// Options.Shapes name one: a flexible AMD shape with 2 OCPUs and 16 GB.
-var DefaultShape = Shape{Name: "VM.Standard.E4.Flex", OCPUs: 2, MemoryGB: 16}
+// The default shape, used when neither the InstanceSpec nor Options.Shapes
+// name one: a flexible AMD shape with 2 OCPUs and 16 GB. A flexible shape
+// named without a size gets this size.
+const (
+	DefaultShapeName     = "VM.Standard.E4.Flex"
+	DefaultShapeOCPUs    = 2
+	DefaultShapeMemoryGB = 16
+)
+
+func defaultShape() Shape {
+	return Shape{Name: DefaultShapeName, OCPUs: DefaultShapeOCPUs, MemoryGB: DefaultShapeMemoryGB}
+}
 
 // Options configure the provider. The zero value (or nil) reads the OCI
 // configuration file (~/.oci/config, profile DEFAULT) and talks to the real
@@ -61,7 +70,7 @@ type Options struct {
 	// Required by CreateInstance.
 	SubnetID string
 	// Shapes gives the default shape per tier (the value of the
-	// orocloud-tier label) for specs without MachineType; DefaultShape
+	// orocloud-tier label) for specs without MachineType; the default shape
 	// applies otherwise.
 	Shapes map[string]Shape
 	// Images gives the default image OCID per tier for specs without Image;

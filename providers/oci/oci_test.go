@@ -453,6 +453,15 @@ func TestObjectStorage(t *testing.T) {
 		assert.Equal(t, map[string]string{"point": "p1"}, st.Metadata)
 		_, err = prov.PutObject(ctx, "acme-backups", "small", strings.NewReader("again"), &providers.PutOptions{IfNotExists: true})
 		assert.Equal(t, providers.AlreadyExists, providers.Code(err))
+		assert.NotEmpty(t, puts[0].Header.Get("Content-MD5"))
+
+		// IfNotExists retried after a put that was applied but answered 503:
+		// the object is ours (same MD5), not someone else's.
+		srv.Inject(ocifake.Fault{Op: "PutObject", Status: 503, AfterApply: true})
+		_, err = prov.PutObject(ctx, "acme-backups", "once", strings.NewReader("first"), &providers.PutOptions{IfNotExists: true})
+		require.NoError(t, err)
+		_, err = prov.PutObject(ctx, "acme-backups", "once", strings.NewReader("other"), &providers.PutOptions{IfNotExists: true})
+		assert.Equal(t, providers.AlreadyExists, providers.Code(err))
 	})
 
 	t.Run("a large stream goes multipart with bounded memory and survives a part fault", func(t *testing.T) {

@@ -3,6 +3,8 @@ package oci
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -226,10 +228,15 @@ func existsError(err error, o providers.PutOptions) error {
 func (p *Provider) putSingle(ctx context.Context, c *regionClients, ns, bucket, key string, data []byte, o providers.PutOptions) (providers.ObjectInfo, error) {
 	const op = "oci.PutObject"
 	var resp objectstorage.PutObjectResponse
+	sum := md5.Sum(data)
+	contentMD5 := base64.StdEncoding.EncodeToString(sum[:])
+	attempts := 0
 	err := p.call(ctx, op, bucket+"/"+key, func(ctx context.Context) (*httpResponse, error) {
+		attempts++
 		req := objectstorage.PutObjectRequest{
 			NamespaceName: common.String(ns), BucketName: common.String(bucket), ObjectName: common.String(key),
 			ContentLength: common.Int64(int64(len(data))),
+			ContentMD5:    common.String(contentMD5), // the service checks it: integrity on the wire
 			PutObjectBody: io.NopCloser(bytes.NewReader(data)),
 			IfNoneMatch:   ifNoneMatch(o),
 			OpcMeta:       o.Metadata,
@@ -241,6 +248,14 @@ func (p *Provider) putSingle(ctx context.Context, c *regionClients, ns, bucket, 
 		resp = r
 		return r.RawResponse, err
 	})
+	if err != nil && o.IfNotExists && attempts > 1 && isStatus(err, 412) {
+		// A retry hit If-None-Match: maybe our own earlier attempt was
+		// applied before its answer was lost. Same content: it was ours.
+		if head, herr := p.headObject(ctx, c, ns, bucket, key); herr == nil && deref(head.ContentMd5) == contentMD5 {
+			err = nil
+			resp.ETag, resp.LastModified = head.ETag, head.LastModified
+		}
+	}
 	if err != nil {
 		return providers.ObjectInfo{}, existsError(err, o)
 	}
@@ -455,12 +470,7 @@ func (p *Provider) StatObject(ctx context.Context, bucket, key string) (provider
 	if err != nil {
 		return providers.ObjectInfo{}, err
 	}
-	var resp objectstorage.HeadObjectResponse
-	err = p.call(ctx, op, bucket+"/"+key, func(ctx context.Context) (*httpResponse, error) {
-		r, err := c.storage.HeadObject(ctx, objectstorage.HeadObjectRequest{NamespaceName: common.String(ns), BucketName: common.String(bucket), ObjectName: common.String(key)})
-		resp = r
-		return r.RawResponse, err
-	})
+	resp, err := p.headObject(ctx, c, ns, bucket, key)
 	if err != nil {
 		return providers.ObjectInfo{}, err
 	}
@@ -529,4 +539,19 @@ func (p *Provider) DeleteObject(ctx context.Context, bucket, key string) error {
 		r, err := c.storage.DeleteObject(ctx, objectstorage.DeleteObjectRequest{NamespaceName: common.String(ns), BucketName: common.String(bucket), ObjectName: common.String(key)})
 		return r.RawResponse, err
 	})
+}
+
+func (p *Provider) headObject(ctx context.Context, c *regionClients, ns, bucket, key string) (objectstorage.HeadObjectResponse, error) {
+	var resp objectstorage.HeadObjectResponse
+	err := p.call(ctx, "oci.StatObject", bucket+"/"+key, func(ctx context.Context) (*httpResponse, error) {
+		r, err := c.storage.HeadObject(ctx, objectstorage.HeadObjectRequest{NamespaceName: common.String(ns), BucketName: common.String(bucket), ObjectName: common.String(key)})
+		resp = r
+		return r.RawResponse, err
+	})
+	return resp, err
+}
+
+func isStatus(err error, status int) bool {
+	var se common.ServiceError
+	return errors.As(err, &se) && se.GetHTTPStatusCode() == status
 }

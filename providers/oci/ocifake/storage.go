@@ -1,7 +1,9 @@
 package ocifake
 
 import (
+	"crypto/md5"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
@@ -16,6 +18,7 @@ import (
 
 type object struct {
 	data        []byte
+	md5         string // base64, single-part objects only
 	etag        string
 	meta        map[string]string
 	contentType string
@@ -188,8 +191,12 @@ func (s *Server) putObject(c *call, bname, key string) response {
 			return errResp(412, "IfNoneMatchFailed", "The If-None-Match header is '*' but there is an existing entity")
 		}
 	}
+	sum := md5.Sum(c.body)
 	o := &object{data: c.body, etag: etag(c.body), meta: optMeta(c.req.Header), contentType: c.req.Header.Get("Content-Type"),
-		modified: c.now.UTC().Truncate(time.Second), created: c.now.UTC()}
+		modified: c.now.UTC().Truncate(time.Second), created: c.now.UTC(), md5: base64.StdEncoding.EncodeToString(sum[:])}
+	if want := c.req.Header.Get("Content-MD5"); want != "" && want != o.md5 {
+		return errResp(400, "InvalidContentMD5", "the Content-MD5 does not match the content")
+	}
 	if old, ok := b.objects[key]; ok {
 		o.created = old.created
 	}
@@ -210,6 +217,9 @@ func (s *Server) getObject(c *call, bname, key string, head bool) response {
 	}
 	h := http.Header{"Etag": {o.etag}, "Last-Modified": {o.modified.Format(http.TimeFormat)},
 		"Content-Length": {strconv.Itoa(len(o.data))}}
+	if o.md5 != "" {
+		h.Set("Content-MD5", o.md5)
+	}
 	if o.contentType != "" {
 		h.Set("Content-Type", o.contentType)
 	} else {
