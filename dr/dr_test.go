@@ -652,10 +652,12 @@ func TestCancelBeforeProvisioning(t *testing.T) {
 	rep, err := r.Cancel(context.Background(), id, contactEmail, "region back")
 	require.NoError(t, err)
 	assert.Nil(t, rep, "the driving goroutine ends the run")
-	close(release)
+	// The gate notices the cancellation without waiting for the approver.
 	rep = <-done
+	close(release)
 	assert.Equal(t, dr.RunCancelled, rep.Status)
 	assert.Contains(t, rep.Reason, "cancelled by ops@example.com: region back")
+	assert.Contains(t, rep.Timeline[1].Error, "cancelled by ops@example.com while waiting for approval")
 	ins, _, _ := inventory(t, f.prov, drRegion, "")
 	assert.Empty(t, ins)
 	_, err = r.Resume(context.Background(), id)

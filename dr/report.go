@@ -41,6 +41,9 @@ type Report struct {
 	// gave it.
 	ApprovedAt time.Time `json:"approvedAt,omitzero"`
 	ApprovedBy string    `json:"approvedBy,omitempty"`
+	// Approval is the technical contact's answer as given (who, when they
+	// decided, comment), also when they refused.
+	Approval *Approval `json:"approval,omitempty"`
 	// HealthyAt is when every health check passed.
 	HealthyAt time.Time `json:"healthyAt,omitzero"`
 
@@ -98,6 +101,10 @@ func BuildReport(st *RunState, rpoObjective, rtoObjective time.Duration) *Report
 		rep.Point = &p
 		rep.RPO = st.DisasterAt.Sub(p.Time)
 		rep.RPOMet = rep.RPO <= rep.RPOObjective
+	}
+	if st.Approval != nil {
+		a := *st.Approval
+		rep.Approval = &a
 	}
 	if a := st.Step(StepApproval); a != nil && a.Status == StepDone && st.Approval != nil {
 		rep.ApprovedAt, rep.ApprovedBy = a.Finished, st.Approval.By

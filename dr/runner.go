@@ -489,7 +489,7 @@ func (r *Runner) drive(ctx context.Context, st *RunState) (*Report, error) {
 	dirty := true
 	var events []Event
 	for {
-		if ctx.Err() == nil && failure == nil && !cancelling {
+		if ctx.Err() == nil && !cancelling {
 			if c, err := r.o.Journal.Load(ctx, st.ID); err == nil {
 				ctl = c.Control
 				cancelling = ctl.Cancel

@@ -138,15 +138,26 @@ func (r *Runner) stepApproval(ctx context.Context, snap *RunState) stepResult {
 		ch <- answer{a, err}
 	}()
 	var ans answer
-	select {
-	case ans = <-ch:
-	case <-r.clk.After(r.o.ApprovalTimeout):
-		cancel()
-		return stepResult{err: &providers.Error{Code: providers.DeadlineExceeded, Op: "dr.approval", Resource: snap.ID,
-			Msg: fmt.Sprintf("no approval from the technical contact %s within %s: nothing after the gate ran; Retry the approval step or Cancel the run",
-				req.Contact.Email, r.o.ApprovalTimeout)}}
-	case <-ctx.Done():
-		return stepResult{err: ctx.Err()}
+	timeout := r.clk.After(r.o.ApprovalTimeout)
+wait:
+	for {
+		select {
+		case ans = <-ch:
+			break wait
+		case <-timeout:
+			cancel()
+			return stepResult{err: &providers.Error{Code: providers.DeadlineExceeded, Op: "dr.approval", Resource: snap.ID,
+				Msg: fmt.Sprintf("no approval from the technical contact %s within %s: nothing after the gate ran; Retry the approval step or Cancel the run",
+					req.Contact.Email, r.o.ApprovalTimeout)}}
+		case <-ctx.Done():
+			return stepResult{err: ctx.Err()}
+		case <-r.clk.After(approvalPoll):
+			// A Cancel requested meanwhile (by any controller) ends the wait.
+			if c, err := r.o.Journal.Load(ctx, snap.ID); err == nil && c.Control.Cancel {
+				cancel()
+				return stepResult{err: providers.Errorf(providers.Canceled, "cancelled by %s while waiting for approval: %s", c.Control.By, c.Control.Reason)}
+			}
+		}
 	}
 	if ans.err != nil {
 		return stepResult{err: fmt.Errorf("approver: %w", ans.err)}
@@ -169,6 +180,9 @@ func (r *Runner) stepApproval(ctx context.Context, snap *RunState) stepResult {
 	}
 	return stepResult{apply: rec, notes: []string{fmt.Sprintf("approved by %s at %s", a.By, a.At.UTC().Format(time.RFC3339))}}
 }
+
+// approvalPoll is how often the approval gate looks for a cancellation.
+const approvalPoll = 2 * time.Second
 
 func isContact(by string, c environment.Contact) bool {
 	by = strings.TrimSpace(by)
