@@ -389,6 +389,16 @@ func (r *Reconciler) Plan(ctx context.Context, env *Environment, opts *PlanOptio
 	}
 	zones = selectZones(zones, env.Zones)
 	if err := env.ValidateZones(zones); err != nil {
+		var down []string
+		for _, z := range zones[:min(len(zones), 3)] {
+			if !z.Up {
+				down = append(down, z.Name)
+			}
+		}
+		if len(down) > 0 {
+			return nil, fmt.Errorf("environment %q: zone %s of region %s is down or unknown, so the placement would not survive a further zone loss: %w",
+				env.Name, strings.Join(down, ", "), env.Region, err)
+		}
 		return nil, err
 	}
 	nodes, err := env.Place(zones)
@@ -406,20 +416,14 @@ func (r *Reconciler) Plan(ctx context.Context, env *Environment, opts *PlanOptio
 	return p, nil
 }
 
-// selectZones keeps the zones named in want (in want's order), or every zone
-// that is up when want is empty.
+// selectZones keeps the zones named in want (in want's order; unknown names
+// stay, marked down, so validation names them), or every zone of the region
+// when want is empty. Zones that are down are kept: placement depends only
+// on the zone list, so an outage never moves a planned node, and
+// ValidateZones reports the zone that is down.
 func selectZones(all []providers.Zone, want []string) []providers.Zone {
 	if len(want) == 0 {
-		var up []providers.Zone
-		for _, z := range all {
-			if z.Up {
-				up = append(up, z)
-			}
-		}
-		if len(up) > 3 {
-			up = up[:3]
-		}
-		return up
+		return all
 	}
 	byName := map[string]providers.Zone{}
 	for _, z := range all {

@@ -171,10 +171,20 @@ func TestPlanRefusesZoneThatIsDown(t *testing.T) {
 	require.NoError(t, prov.InjectZoneOutage("europe-west3", "europe-west3-b"))
 	rec := newRec(t, prov, nil)
 	env := environment.Standard("acme", environment.GCP, "europe-west3")
-	env.Zones = []string{"europe-west3-a", "europe-west3-b"}
+	env.Zones = []string{"europe-west3-a", "europe-west3-b", "europe-west3-c"}
 	_, err := rec.Plan(context.Background(), env, nil)
 	require.Error(t, err)
 	assert.ErrorIs(t, err, providers.ErrInvalidArgument)
+	assert.Contains(t, err.Error(), "zone europe-west3-b of region europe-west3 is down")
+
+	// Without named zones the placement keeps the region's zones, so an
+	// outage does not move planned nodes: it is reported instead.
+	env.Zones = nil
+	_, err = rec.Plan(context.Background(), env, nil)
+	assert.ErrorIs(t, err, providers.ErrInvalidArgument)
+	assert.Contains(t, err.Error(), "zone europe-west3-b of region europe-west3 is down")
+	var ve *environment.ValidationError
+	assert.ErrorAs(t, err, &ve)
 }
 
 func TestApplyRetriesTransientErrors(t *testing.T) {
