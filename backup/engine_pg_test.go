@@ -1,12 +1,14 @@
 package backup_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -423,4 +425,63 @@ func TestSecretsNeverInErrors(t *testing.T) {
 		assert.NotContains(t, s, hexKey)
 	}
 	assert.NotContains(t, fmtAll(k), hexKey)
+}
+
+// TestHelperBackupProcess is the child of TestKilledProcessLeavesNoPoint: it
+// starts a backup and hangs once data flows, waiting to be killed.
+func TestHelperBackupProcess(t *testing.T) {
+	if os.Getenv("OROCLOUD_BACKUP_HELPER") != "1" {
+		t.Skip("helper process of TestKilledProcessLeavesNoPoint")
+	}
+	st, err := backup.NewDirStore(os.Getenv("OROCLOUD_BACKUP_STORE"))
+	require.NoError(t, err)
+	kr, err := backup.LoadKeyFile(os.Getenv("OROCLOUD_BACKUP_KEYS"))
+	require.NoError(t, err)
+	var once sync.Once
+	eng, err := backup.NewEngine(st, kr, &backup.Options{Database: os.Getenv("OROCLOUD_BACKUP_DSN"), SegmentSize: 64 << 10, ChunkSize: 4096,
+		Progress: func(p backup.Progress) {
+			if p.Done > 0 {
+				once.Do(func() { fmt.Println("STARTED") })
+				select {} // hang mid-backup until killed
+			}
+		}})
+	require.NoError(t, err)
+	_, _ = eng.Backup(context.Background(), backup.Request{})
+}
+
+func TestKilledProcessLeavesNoPoint(t *testing.T) {
+	p := newPGEnv(t)
+	keys := filepath.Join(t.TempDir(), "keys")
+	require.NoError(t, backup.WriteKeyFile(keys, p.kek))
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperBackupProcess$", "-test.v")
+	cmd.Env = append(os.Environ(), "OROCLOUD_BACKUP_HELPER=1", "OROCLOUD_BACKUP_STORE="+p.store.Dir(),
+		"OROCLOUD_BACKUP_KEYS="+keys, "OROCLOUD_BACKUP_DSN="+p.srv.DSN(p.src))
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	sc := bufio.NewScanner(out)
+	started := false
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "STARTED") {
+			started = true
+			break
+		}
+	}
+	require.True(t, started, "child started a backup")
+	require.NoError(t, cmd.Process.Kill())
+	_ = cmd.Wait()
+
+	eng := p.engine(t, func(o *backup.Options) { o.LockTTL = time.Nanosecond })
+	pts, err := eng.List(context.Background(), nil)
+	require.NoError(t, err)
+	assert.Empty(t, pts, "a killed backup is not a recovery point")
+	objs, err := p.store.List(context.Background(), "manifests/")
+	require.NoError(t, err)
+	assert.Empty(t, objs)
+	res, err := eng.Prune(context.Background(), nil)
+	require.NoError(t, err)
+	assert.Len(t, res.Abandoned, 1, "its objects are abandoned once the lock is stale")
+	objs, err = p.store.List(context.Background(), "")
+	require.NoError(t, err)
+	assert.Empty(t, objs, "no object left visible")
 }

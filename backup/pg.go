@@ -302,6 +302,14 @@ ORDER BY 3 DESC, 1, 2`)
 			return providers.Wrap(err, providers.Unavailable, op, "lock tables")
 		}
 	}
+	var largeObjects int64
+	if err := coord.QueryRow(ctx, "SELECT count(*) FROM pg_largeobject_metadata").Scan(&largeObjects); err != nil {
+		return providers.Wrap(err, providers.Unavailable, op, "count large objects")
+	}
+	if largeObjects > 0 {
+		return &providers.Error{Code: providers.FailedPrecondition, Op: op, Resource: "database " + cfg.Database,
+			Msg: fmt.Sprintf("the database has %d large objects, which this engine does not back up; refusing rather than losing them", largeObjects)}
+	}
 	mu.Lock()
 	m.PostgresVersion, m.Database, m.Tables = version, cfg.Database, tables
 	mu.Unlock()

@@ -27,6 +27,9 @@ type ListOptions struct {
 // authenticate) and fills each point's Tiers from the engine's policy.
 func (e *Engine) List(ctx context.Context, opts *ListOptions) ([]RecoveryPoint, error) {
 	const op = "backup.Engine.List"
+	if ctx == nil {
+		return nil, providers.Errorf(providers.InvalidArgument, "%s: nil context", op)
+	}
 	var o ListOptions
 	if opts != nil {
 		o = *opts
@@ -103,6 +106,9 @@ func (e *Engine) List(ctx context.Context, opts *ListOptions) ([]RecoveryPoint, 
 // LatestBefore returns the newest point taken before t. With no such point
 // it returns an error for which Code is NotFound.
 func (e *Engine) LatestBefore(ctx context.Context, t time.Time) (RecoveryPoint, error) {
+	if ctx == nil {
+		return RecoveryPoint{}, providers.Errorf(providers.InvalidArgument, "backup.Engine.LatestBefore: nil context")
+	}
 	pts, err := e.List(ctx, &ListOptions{Before: t})
 	if err != nil {
 		return RecoveryPoint{}, err
@@ -130,6 +136,9 @@ type VerifyResult struct {
 // lacks, PermissionDenied.
 func (e *Engine) Verify(ctx context.Context, id string) (*VerifyResult, error) {
 	const op = "backup.Engine.Verify"
+	if ctx == nil {
+		return nil, providers.Errorf(providers.InvalidArgument, "%s: nil context", op)
+	}
 	start := e.clk.Now()
 	env, err := e.readEnvelope(ctx, op, id)
 	if err != nil {
@@ -272,6 +281,9 @@ type PruneResult struct {
 // younger than LockTTL) are never touched.
 func (e *Engine) Prune(ctx context.Context, opts *PruneOptions) (*PruneResult, error) {
 	const op = "backup.Engine.Prune"
+	if ctx == nil {
+		return nil, providers.Errorf(providers.InvalidArgument, "%s: nil context", op)
+	}
 	dry := opts != nil && opts.DryRun
 	// Order matters: data, then locks, then manifests (see the lock protocol
 	// in layout.go: lock -> data -> manifest -> unlock).
@@ -375,6 +387,9 @@ type RotateResult struct {
 // can be removed from the keyring.
 func (e *Engine) RotateKeys(ctx context.Context) (*RotateResult, error) {
 	const op = "backup.Engine.RotateKeys"
+	if ctx == nil {
+		return nil, providers.Errorf(providers.InvalidArgument, "%s: nil context", op)
+	}
 	objs, err := e.store.List(ctx, manifestPrefix)
 	if err != nil {
 		return nil, providers.Wrap(err, providers.Code(err), op, "")

@@ -59,6 +59,9 @@ func (s *Scheduler) Next() time.Time { return s.eng.policy.Next(s.clk.Now()) }
 
 // Run runs until ctx is done and returns ctx's error.
 func (s *Scheduler) Run(ctx context.Context) error {
+	if ctx == nil {
+		return providers.Errorf(providers.InvalidArgument, "backup.Scheduler.Run: nil context")
+	}
 	for {
 		now := s.clk.Now()
 		next := s.eng.policy.Next(now)
