@@ -69,7 +69,11 @@ type Controller struct {
 	mu           sync.Mutex
 	st           Status
 	loaded       bool
-	conn         *pgx.Conn // probe connection to the primary (loop only)
+	conns        map[string]*pgx.Conn // open connections per node (used under opMu)
+	pconn        *pgx.Conn            // probe connection to the primary (under opMu)
+	pconnNode    string
+	inflight     chan probeOutcome // probe of the primary still running
+	inflightNode string
 	failures     int
 	lastOK       time.Time
 	last         probeResult // last good probe of the primary
@@ -235,7 +239,16 @@ func (c *Controller) Run(ctx context.Context) error {
 	fenceDone := make(chan struct{})
 	go func() { defer close(fenceDone); c.watchFenced(wctx) }()
 	defer func() { stopWatch(); <-fenceDone }()
-	defer func() { c.mu.Lock(); closeConn(c.conn); c.conn = nil; c.mu.Unlock() }()
+	defer func() {
+		c.opMu.Lock()
+		for name := range c.conns {
+			c.dropConn(name)
+		}
+		c.abandonProbe()
+		closeConn(c.pconn)
+		c.pconn = nil
+		c.opMu.Unlock()
+	}()
 	interval := c.opts.Health.Interval
 	for {
 		start := c.clk.Now()
@@ -279,9 +292,7 @@ func (c *Controller) tick(ctx context.Context) error {
 	st := c.Status()
 	primary := c.nodes[st.Primary]
 	h := c.opts.Health
-	pctx, cancel := context.WithTimeout(ctx, h.Timeout)
-	res, err := c.probePrimary(pctx, primary)
-	cancel()
+	res, err := c.probePrimary(ctx, primary)
 	if ctx.Err() != nil {
 		return nil
 	}
@@ -298,6 +309,7 @@ func (c *Controller) tick(ctx context.Context) error {
 				c.emit(Event{Kind: EventRouted, Node: primary.Name, Message: "primary confirmed and routed"})
 			}
 		}
+		c.warmStandbys(ctx, primary.Name)
 		return c.manageSync(ctx, primary, res)
 	}
 	c.mu.Lock()
@@ -321,28 +333,115 @@ func (c *Controller) tick(ctx context.Context) error {
 	return c.failover(ctx, primary, now)
 }
 
+// probeOutcome is the result of one probe of the primary; conn is the
+// connection it used, handed back when it is still usable.
+type probeOutcome struct {
+	res  probeResult
+	err  error
+	conn *pgx.Conn
+}
+
+// probePrimary waits up to Health.Timeout for a probe of n. A probe that
+// does not answer in time counts as failed but is not cancelled: the next
+// tick waits for the same probe instead of starting another. So a stalled
+// primary that resumes answers on its existing connection, without paying
+// for a new backend (which on a loaded machine can take longer than the
+// timeout and turn a short stall into a failover). An in-flight probe
+// gives up after the worst-case detection time. Callers hold opMu.
 func (c *Controller) probePrimary(ctx context.Context, n Node) (probeResult, error) {
-	c.mu.Lock()
-	conn := c.conn
-	c.mu.Unlock()
-	if conn == nil || conn.IsClosed() {
-		var err error
-		conn, err = connect(ctx, n, c.opts.Health.Timeout)
-		if err != nil {
-			return probeResult{}, err
+	h := c.opts.Health
+	if c.inflight != nil && c.inflightNode != n.Name {
+		c.abandonProbe()
+	}
+	if c.inflight == nil {
+		ch := make(chan probeOutcome, 1)
+		conn := c.pconn
+		c.pconn = nil
+		if conn != nil && (c.pconnNode != n.Name || conn.IsClosed()) {
+			closeConn(conn)
+			conn = nil
 		}
-		c.mu.Lock()
-		c.conn = conn
-		c.mu.Unlock()
+		c.inflight, c.inflightNode = ch, n.Name
+		go func() {
+			pctx, cancel := context.WithTimeout(context.Background(), h.WorstCaseDetection()+h.Timeout)
+			defer cancel()
+			var out probeOutcome
+			if conn == nil {
+				conn, out.err = connect(pctx, n, h.WorstCaseDetection()+h.Timeout)
+			}
+			if out.err == nil {
+				out.res, out.err = probe(pctx, conn)
+				if out.err == nil {
+					out.conn = conn
+				} else {
+					closeConn(conn)
+				}
+			}
+			ch <- out
+		}()
 	}
-	res, err := probe(ctx, conn)
+	select {
+	case out := <-c.inflight:
+		c.inflight = nil
+		if out.conn != nil {
+			c.pconn, c.pconnNode = out.conn, n.Name
+		}
+		return out.res, out.err
+	case <-c.clk.After(h.Timeout):
+		return probeResult{}, providers.Errorf(providers.DeadlineExceeded, "failover: %s did not answer within %s", n.Name, h.Timeout)
+	case <-ctx.Done():
+		return probeResult{}, providers.Wrap(ctx.Err(), providers.Canceled, "failover.probe", n.Name)
+	}
+}
+
+// abandonProbe forgets the in-flight probe; its connection is closed when
+// it ends.
+func (c *Controller) abandonProbe() {
+	if c.inflight == nil {
+		return
+	}
+	go func(ch <-chan probeOutcome) {
+		if out := <-ch; out.conn != nil {
+			closeConn(out.conn)
+		}
+	}(c.inflight)
+	c.inflight = nil
+}
+
+// nodeConn returns the open connection to n, connecting when there is
+// none. Callers hold opMu. Connections are kept because opening one forks
+// a backend: on a loaded machine that alone can take 100 ms.
+func (c *Controller) nodeConn(ctx context.Context, n Node, timeout time.Duration) (*pgx.Conn, error) {
+	if conn := c.conns[n.Name]; conn != nil && !conn.IsClosed() {
+		return conn, nil
+	}
+	conn, err := connect(ctx, n, timeout)
 	if err != nil {
-		c.mu.Lock()
-		closeConn(c.conn)
-		c.conn = nil
-		c.mu.Unlock()
+		return nil, err
 	}
-	return res, err
+	if c.conns == nil {
+		c.conns = map[string]*pgx.Conn{}
+	}
+	c.conns[n.Name] = conn
+	return conn, nil
+}
+
+// dropConn closes the cached connection to name. Callers hold opMu.
+func (c *Controller) dropConn(name string) {
+	closeConn(c.conns[name])
+	delete(c.conns, name)
+}
+
+// warmStandbys opens a connection to every standby that has none, so an
+// election and a promotion do not pay for new backends. Callers hold opMu.
+func (c *Controller) warmStandbys(ctx context.Context, primary string) {
+	st := c.Status()
+	for _, name := range c.otherStandbys(primary, &st) {
+		if conn := c.conns[name]; conn != nil && !conn.IsClosed() {
+			continue
+		}
+		_, _ = c.nodeConn(ctx, c.nodes[name], c.opts.Health.Timeout)
+	}
 }
 
 // manageSync keeps synchronous_standby_names on the primary in line with
@@ -412,16 +511,19 @@ func (c *Controller) manageSync(ctx context.Context, primary Node, res probeResu
 }
 
 func (c *Controller) setSyncNames(ctx context.Context, n Node, value string) error {
-	conn, err := connect(ctx, n, c.opts.Health.Timeout*4)
+	conn, err := c.nodeConn(ctx, n, c.opts.Health.Timeout)
 	if err != nil {
 		return err
 	}
-	defer closeConn(conn)
-	if _, err := conn.Exec(ctx, "ALTER SYSTEM SET synchronous_standby_names = "+quoteLiteral(value)); err != nil {
-		return providers.Wrap(err, providers.Unavailable, "failover.setSyncNames", n.Name)
+	qctx, cancel := context.WithTimeout(ctx, 4*c.opts.Health.period())
+	defer cancel()
+	for _, q := range []string{"ALTER SYSTEM SET synchronous_standby_names = " + quoteLiteral(value), "SELECT pg_reload_conf()"} {
+		if _, err := conn.Exec(qctx, q); err != nil {
+			c.dropConn(n.Name)
+			return providers.Wrap(err, providers.Unavailable, "failover.setSyncNames", n.Name)
+		}
 	}
-	_, err = conn.Exec(ctx, "SELECT pg_reload_conf()")
-	return providers.Wrap(err, providers.Unavailable, "failover.setSyncNames", n.Name)
+	return nil
 }
 
 // election is the outcome of choosing a standby.
@@ -455,13 +557,28 @@ func (c *Controller) elect(ctx context.Context, old Node) (election, error) {
 		return election{}, providers.Errorf(providers.FailedPrecondition, "failover: no standby left to promote")
 	}
 	states := make([]standbyState, len(cands))
+	conns := make([]*pgx.Conn, len(cands))
+	for i, name := range cands {
+		if cn := c.conns[name]; cn != nil && !cn.IsClosed() {
+			conns[i] = cn
+		}
+	}
 	var wg sync.WaitGroup
 	for i, name := range cands {
 		wg.Go(func() {
-			states[i] = c.standbyPosition(ctx, c.nodes[name])
+			states[i] = c.standbyPosition(ctx, c.nodes[name], conns[i])
+			if states[i].err != nil && conns[i] != nil {
+				// The kept connection may be stale (standby restarted).
+				states[i] = c.standbyPosition(ctx, c.nodes[name], nil)
+			}
 		})
 	}
 	wg.Wait()
+	for i, name := range cands {
+		if conns[i] != nil && states[i].err != nil {
+			c.dropConn(name)
+		}
+	}
 	var best *standbyState
 	var down []string
 	for i := range states {
@@ -530,15 +647,19 @@ func parseSyncNames(v string) []string {
 	return out
 }
 
-func (c *Controller) standbyPosition(ctx context.Context, n Node) standbyState {
+// standbyPosition queries n's recovery state and WAL position on conn
+// (opening a connection when conn is nil).
+func (c *Controller) standbyPosition(ctx context.Context, n Node, conn *pgx.Conn) standbyState {
 	s := standbyState{name: n.Name}
-	timeout := c.opts.Health.Timeout * 2
-	conn, err := connect(ctx, n, timeout)
-	if err != nil {
-		s.err = err
-		return s
+	timeout := c.opts.Health.period()
+	if conn == nil {
+		var err error
+		if conn, err = connect(ctx, n, timeout); err != nil {
+			s.err = err
+			return s
+		}
+		defer closeConn(conn)
 	}
-	defer closeConn(conn)
 	qctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	res, err := probe(qctx, conn)
@@ -599,10 +720,8 @@ func (c *Controller) runOp(ctx context.Context, p Pending, detected time.Time, e
 	}
 	// The router withdraws the old primary before anything else.
 	c.router.fence(old.Name)
-	c.mu.Lock()
-	closeConn(c.conn)
-	c.conn = nil
-	c.mu.Unlock()
+	c.dropConn(old.Name)
+	c.abandonProbe()
 
 	if from <= 0 {
 		if err := mark(StepFence); err != nil {
@@ -610,11 +729,16 @@ func (c *Controller) runOp(ctx context.Context, p Pending, detected time.Time, e
 		}
 		c.fence(ctx, old, p.Op == OpSwitchover)
 	}
+	preconfigured := false
 	if from <= 1 {
 		if err := mark(StepPromote); err != nil {
 			return err
 		}
 		t0 := c.clk.Now()
+		// Configure first (ALTER SYSTEM works in recovery): the node then
+		// leaves recovery with the right synchronous_standby_names and no
+		// read-only fence, so commits never wait for itself.
+		preconfigured = c.configureNewPrimary(ctx, target) == nil
 		if err := c.promote(ctx, target); err != nil {
 			c.emit(Event{Kind: EventElectionFailed, Node: old.Name, Target: target.Name, Err: err, Message: "promotion failed"})
 			return err
@@ -626,8 +750,10 @@ func (c *Controller) runOp(ctx context.Context, p Pending, detected time.Time, e
 	if err := mark(StepRoute); err != nil {
 		return err
 	}
-	if err := c.configureNewPrimary(ctx, target, old); err != nil {
-		c.log.Warn("failover: configuring the new primary", "node", target.Name, "err", err.Error())
+	if !preconfigured {
+		if err := c.configureNewPrimary(ctx, target); err != nil {
+			c.log.Warn("failover: configuring the new primary", "node", target.Name, "err", err.Error())
+		}
 	}
 	var epoch int64
 	if err := c.save(ctx, func(s *Status) {
@@ -723,22 +849,27 @@ func fenceReadOnly(ctx context.Context, n Node, timeout time.Duration) error {
 	return nil
 }
 
-// promote promotes n with pg_promote(wait => true) and verifies it left
-// recovery, re-signalling while it has not (PostgreSQL 15 can sit in a WAL
-// retry sleep). It is idempotent.
+// promote promotes n and verifies it left recovery. It signals with
+// pg_promote(wait => false) and then polls pg_is_in_recovery() every 5 ms
+// on the same connection: pg_promote(wait => true) checks only every
+// 100 ms (WAITS_PER_SECOND in PostgreSQL's xlogfuncs.c), a tenth of the
+// whole failover budget. While the node is still in recovery it re-signals
+// every 500 ms (a PostgreSQL 15 standby sitting in a WAL-retry sleep can
+// otherwise hold a promotion for seconds). It is idempotent.
 func (c *Controller) promote(ctx context.Context, n Node) error {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.PromoteTimeout)
 	defer cancel()
 	var last error
+	var signalled time.Time
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			select {
 			case <-ctx.Done():
 				return providers.Errorf(providers.DeadlineExceeded, "failover: promoting %s: %v (last error: %v)", n.Name, ctx.Err(), last)
-			case <-c.clk.After(50 * time.Millisecond):
+			case <-time.After(5 * time.Millisecond):
 			}
 		}
-		conn, err := connect(ctx, n, 2*time.Second)
+		conn, err := c.nodeConn(ctx, n, 2*time.Second)
 		if err != nil {
 			last = err
 			continue
@@ -746,55 +877,52 @@ func (c *Controller) promote(ctx context.Context, n Node) error {
 		var inRecovery bool
 		if err := conn.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&inRecovery); err != nil {
 			last = err
-			closeConn(conn)
+			c.dropConn(n.Name)
 			continue
 		}
 		if !inRecovery {
-			closeConn(conn)
 			return nil
 		}
-		var ok bool
-		err = conn.QueryRow(ctx, "SELECT pg_promote(true, 2)").Scan(&ok)
-		closeConn(conn)
-		if err != nil {
-			last = err
-			continue
-		}
-		if !ok {
-			last = errors.New("pg_promote returned false (still in recovery after 2 s)")
+		if signalled.IsZero() || time.Since(signalled) > 500*time.Millisecond {
+			var ok bool
+			if err := conn.QueryRow(ctx, "SELECT pg_promote(wait => false)").Scan(&ok); err != nil {
+				last = err
+				c.dropConn(n.Name)
+				continue
+			}
+			signalled = time.Now()
 		}
 	}
 }
 
 // configureNewPrimary clears a fence left in its configuration and sets
 // synchronous_standby_names for the mode.
-func (c *Controller) configureNewPrimary(ctx context.Context, n Node, old Node) error {
-	conn, err := connect(ctx, n, 2*time.Second)
+func (c *Controller) configureNewPrimary(ctx context.Context, n Node) error {
+	conn, err := c.nodeConn(ctx, n, 2*time.Second)
 	if err != nil {
 		return err
 	}
-	defer closeConn(conn)
-	st := c.Status()
 	stmts := []string{"ALTER SYSTEM RESET default_transaction_read_only"}
 	if c.opts.Sync != SyncAsync {
+		// Strict: every other node, the old primary included (it satisfies
+		// the quorum once it rejoins). Available: nobody streams from the
+		// new primary yet; manageSync adds standbys as they stream.
 		var names []string
-		for _, name := range c.order {
-			if name == n.Name {
-				continue
-			}
-			// Strict: every other node, the old primary included (it
-			// satisfies the quorum once it rejoins). Available: nobody
-			// streams from the new primary yet.
-			if c.opts.Sync == SyncStrict {
-				names = append(names, name)
+		if c.opts.Sync == SyncStrict {
+			for _, name := range c.order {
+				if name != n.Name {
+					names = append(names, name)
+				}
 			}
 		}
-		_ = st
 		stmts = append(stmts, "ALTER SYSTEM SET synchronous_standby_names = "+quoteLiteral(syncNamesValue(names)))
 	}
 	stmts = append(stmts, "SELECT pg_reload_conf()")
+	qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
 	for _, q := range stmts {
-		if _, err := conn.Exec(ctx, q); err != nil {
+		if _, err := conn.Exec(qctx, q); err != nil {
+			c.dropConn(n.Name)
 			return providers.Wrap(err, providers.Unavailable, "failover.configureNewPrimary", n.Name)
 		}
 	}
@@ -888,7 +1016,7 @@ func (c *Controller) Switchover(ctx context.Context, target string) error {
 		return providers.Errorf(providers.FailedPrecondition, "failover: a %s is pending", st.Pending.Op)
 	}
 	old := c.nodes[st.Primary]
-	pos := c.standbyPosition(ctx, tn)
+	pos := c.standbyPosition(ctx, tn, nil)
 	if pos.err != nil || !pos.inRecovery {
 		return providers.Errorf(providers.FailedPrecondition, "failover: switchover target %s is not a healthy standby: %v", target, pos.err)
 	}
@@ -996,7 +1124,7 @@ func (c *Controller) Rejoin(ctx context.Context, name string) error {
 	if err := c.opts.Rejoiner.Rejoin(ctx, n, primary); err != nil {
 		return providers.Wrap(err, providers.Code(err), "failover.Rejoin", name)
 	}
-	pos := c.standbyPosition(ctx, n)
+	pos := c.standbyPosition(ctx, n, nil)
 	if pos.err != nil {
 		return pos.err
 	}

@@ -41,9 +41,9 @@
 //
 // # Timing
 //
-// Defaults (Interval 100 ms, Timeout 400 ms, FailureThreshold 3) detect a
-// dead postgres or node whose host refuses connections within 300 ms, and
-// any failure (a stalled or unreachable node) within 1.3 s, while a stall
+// Defaults (Interval 50 ms, Timeout 400 ms, FailureThreshold 3) detect a
+// dead postgres or node whose host refuses connections within 150 ms, and
+// any failure (a stalled or unreachable node) within 1.25 s, while a stall
 // of up to 800 ms never fails over; promotion on PostgreSQL 15 takes tens of
 // milliseconds once the standby's wal_retrieve_retry_interval is low (the
 // harness uses 100 ms; the default 5 s can hold a promotion for up to 5 s,

@@ -17,6 +17,7 @@ import (
 // killed: every acknowledged row survives. A planned switchover first, then
 // three kills, the killed primary rejoining (pg_rewind) in between.
 func TestZeroLossSwitchoverAndRepeatedNodeLoss(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t, true)
 	ctl, _ := c.start(nil)
 	ctx := context.Background()
@@ -75,6 +76,7 @@ func TestZeroLossSwitchoverAndRepeatedNodeLoss(t *testing.T) {
 // Standby down when the primary dies: no promotion of a stale node, and a
 // clear event for each reason.
 func TestStandbyDownNoStalePromotion(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t, true)
 	ctl, _ := c.start(&Options{MaxLagBytes: 4096})
 	ctx := context.Background()
@@ -108,6 +110,7 @@ func TestStandbyDownNoStalePromotion(t *testing.T) {
 // A controller killed between two steps of a failover: a new controller on
 // the same status file finishes it.
 func TestResumeAfterControllerCrash(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t, true)
 	store, err := NewFileStore(filepath.Join(t.TempDir(), "status.json"))
 	require.NoError(t, err)
@@ -150,6 +153,7 @@ func TestResumeAfterControllerCrash(t *testing.T) {
 // partition (long stall) does, and once it heals the router still hands out
 // exactly one primary while the old one is fenced read-only.
 func TestStallThenPartitionHeals(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t, true)
 	fenceErr := errors.New("cloud API unreachable")
 	ctl, _ := c.start(&Options{Fencer: FencerFunc(func(context.Context, Node) error { return fenceErr })})

@@ -59,7 +59,7 @@ const (
 // after the other: a probe starts Interval after the previous one started,
 // or when it ended if it took longer.
 type Health struct {
-	// Interval between the starts of two probes (default 100 ms).
+	// Interval between the starts of two probes (default 50 ms).
 	Interval time.Duration
 	// Timeout of one probe, connection included (default 400 ms). A dead
 	// node on a reachable host refuses connections at once, so Timeout
@@ -73,7 +73,7 @@ type Health struct {
 
 // Default health-check settings.
 const (
-	DefaultInterval         = 100 * time.Millisecond
+	DefaultInterval         = 50 * time.Millisecond
 	DefaultTimeout          = 400 * time.Millisecond
 	DefaultFailureThreshold = 3
 )

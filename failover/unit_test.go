@@ -45,8 +45,8 @@ func TestHealthValidate(t *testing.T) {
 
 func TestDetectionBounds(t *testing.T) {
 	h := failover.Health{}
-	assert.Equal(t, 1300*time.Millisecond, h.WorstCaseDetection())
-	assert.Equal(t, 300*time.Millisecond, h.RefusedDetection())
+	assert.Equal(t, 1250*time.Millisecond, h.WorstCaseDetection())
+	assert.Equal(t, 150*time.Millisecond, h.RefusedDetection())
 	assert.Equal(t, 800*time.Millisecond, h.MinStallTolerated())
 	h = failover.Health{Interval: time.Second, Timeout: 500 * time.Millisecond, FailureThreshold: 5}
 	assert.Equal(t, 6*time.Second, h.WorstCaseDetection())

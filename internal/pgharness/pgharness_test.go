@@ -33,6 +33,7 @@ func scalar[T any](t *testing.T, s *pgharness.Server, sql string) T {
 }
 
 func TestPrimaryStandbyLifecycle(t *testing.T) {
+	t.Parallel()
 	ctx := ctxT(t)
 	p := pgharness.New(t, &pgharness.Options{Synchronous: "s1"})
 	require.NotZero(t, p.Port())
@@ -82,6 +83,7 @@ func TestPrimaryStandbyLifecycle(t *testing.T) {
 }
 
 func TestKillRestartPause(t *testing.T) {
+	t.Parallel()
 	ctx := ctxT(t)
 	p := pgharness.New(t, nil)
 	require.NoError(t, p.Exec(ctx, "CREATE TABLE k(id int)"))
@@ -130,6 +132,7 @@ func TestKillRestartPause(t *testing.T) {
 }
 
 func TestRejoinAfterPromotion(t *testing.T) {
+	t.Parallel()
 	ctx := ctxT(t)
 	p := pgharness.New(t, nil)
 	s := pgharness.NewStandby(t, p, "s1", nil)
@@ -157,6 +160,7 @@ func TestRejoinAfterPromotion(t *testing.T) {
 }
 
 func TestStandbyNameValidated(t *testing.T) {
+	t.Parallel()
 	p := pgharness.New(t, nil)
 	_, err := p.StartStandby(ctxT(t), "bad name", nil)
 	require.Error(t, err)
@@ -165,6 +169,7 @@ func TestStandbyNameValidated(t *testing.T) {
 // TestNoOrphans checks that Cleanup leaves no process behind, even after a
 // postmaster-only kill that orphans backends.
 func TestNoOrphans(t *testing.T) {
+	t.Parallel()
 	ctx := ctxT(t)
 	p, err := pgharness.Start(ctx, nil)
 	if err != nil {
