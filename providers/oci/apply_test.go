@@ -111,3 +111,75 @@ func TestApplyStandardEnvironment(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, addrs)
 }
+
+// TestApplySingleADRegionSpreadsOverFaultDomains: in a region with one
+// availability domain the nodes of each tier are spread over its fault
+// domains, and the launches carry them.
+func TestApplySingleADRegionSpreadsOverFaultDomains(t *testing.T) {
+	ctx := context.Background()
+	prov, srv := newTest(t, &ocifake.Options{Regions: []string{"eu-amsterdam-1", "eu-frankfurt-1"}, SingleAD: []string{"eu-amsterdam-1"}}, nil)
+	env := environment.Standard("acme-ams", environment.OCI, "eu-amsterdam-1")
+	plat, err := orocloud.New(prov, nil)
+	require.NoError(t, err)
+	plan, err := plat.Plan(ctx, env, nil)
+	require.NoError(t, err)
+	_, err = plat.Apply(ctx, plan)
+	require.NoError(t, err)
+	fdsByTier := map[string]map[string]bool{}
+	for _, r := range srv.Requests() {
+		if r.Op != "LaunchInstance" {
+			continue
+		}
+		var d core.LaunchInstanceDetails
+		require.NoError(t, json.Unmarshal(r.Body, &d))
+		assert.Equal(t, ocifake.ADName("eu-amsterdam-1", 1), *d.AvailabilityDomain)
+		require.NotNil(t, d.FaultDomain)
+		tier := d.FreeformTags[providers.LabelTier]
+		if fdsByTier[tier] == nil {
+			fdsByTier[tier] = map[string]bool{}
+		}
+		fdsByTier[tier][*d.FaultDomain] = true
+	}
+	assert.Len(t, fdsByTier["web"], 2, "two web nodes in two fault domains")
+	assert.Len(t, fdsByTier["elasticsearch"], 3)
+}
+
+// TestApplyUnderFaultsConvergesWithoutDuplicates applies the standard
+// environment while the fake fails 15% of requests with 503 and drops the
+// connection of some launches after applying them.
+func TestApplyUnderFaultsConvergesWithoutDuplicates(t *testing.T) {
+	ctx := context.Background()
+	prov, srv := newTest(t, &ocifake.Options{Regions: []string{"eu-frankfurt-1", "eu-amsterdam-1"}, FaultRate: 0.15, Seed: 42}, nil)
+	for _, nth := range []int{2, 5, 9} {
+		srv.Inject(ocifake.Fault{Op: "LaunchInstance", Nth: nth, Drop: true, AfterApply: true})
+	}
+	srv.Inject(ocifake.Fault{Op: "CreateNetworkSecurityGroup", Status: 503, AfterApply: true})
+	env := environment.Standard("acme-prod", environment.OCI, "eu-frankfurt-1")
+	plat, err := orocloud.New(prov, nil)
+	require.NoError(t, err)
+	var plan *environment.Plan
+	for range 3 { // a plan is observation; retry it like any read
+		if plan, err = plat.Plan(ctx, env, nil); err == nil {
+			break
+		}
+	}
+	require.NoError(t, err)
+	res, err := plat.Apply(ctx, plan)
+	require.NoError(t, err, "%v", res)
+
+	srv.ClearFaults()
+	all, err := prov.ListInstances(ctx, "eu-frankfurt-1", nil)
+	require.NoError(t, err)
+	assert.Len(t, all, len(plan.Nodes), "one instance per node")
+	rules, err := prov.ListFirewallRules(ctx, "eu-frankfurt-1", nil)
+	require.NoError(t, err)
+	assert.Len(t, rules, 1, "one NSG despite the 503 after its creation")
+	faulted := 0
+	for _, r := range srv.Requests() {
+		if r.Faulted {
+			faulted++
+		}
+	}
+	t.Logf("%d of %d requests faulted", faulted, len(srv.Requests()))
+	assert.Positive(t, faulted)
+}
