@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/orocloud/orocloud-go/clock"
 	"github.com/orocloud/orocloud-go/internal/crypto"
 	"github.com/orocloud/orocloud-go/providers"
@@ -57,6 +59,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Clock is the time source (default: the system clock).
 	Clock clock.Clock
+	// Compression is "" (none, the default: AES-GCM is far cheaper than
+	// any compressor) or "zstd" (fastest level, one encoder per stream),
+	// applied to each part before encryption.
+	Compression string
 	// BinaryCopy copies tables whose column types all have binary I/O
 	// functions in COPY's binary format instead of text. Restoring such a
 	// point needs a server of the same major version or newer.
@@ -97,6 +103,9 @@ func NewEngine(store Store, keys Keyring, opts *Options) (*Engine, error) {
 	}
 	if o.ChunkSize < 0 || o.ChunkSize > crypto.MaxChunkSize {
 		errs = append(errs, fmt.Sprintf("Options.ChunkSize: must be between 0 and %d", crypto.MaxChunkSize))
+	}
+	if o.Compression != "" && o.Compression != "none" && o.Compression != "zstd" {
+		errs = append(errs, fmt.Sprintf("Options.Compression: %q is not \"\", \"none\" or \"zstd\"", o.Compression))
 	}
 	if o.LockTTL < 0 {
 		errs = append(errs, "Options.LockTTL: must not be negative")
@@ -214,6 +223,7 @@ type partWriter struct {
 	name  string
 	hash  hash.Hash
 	enc   *crypto.Writer
+	zw    *zstd.Encoder
 	pw    *io.PipeWriter
 	done  chan putResult
 	plain countingWriter
@@ -242,7 +252,18 @@ func (e *Engine) createPart(ctx context.Context, id, name string, dataKey []byte
 		return nil, err
 	}
 	pwr.enc = enc
-	pwr.plain = countingWriter{w: io.MultiWriter(pwr.hash, enc), prog: prog, part: name}
+	var sink io.Writer = enc
+	if e.opts.Compression == "zstd" {
+		zw, err := zstd.NewWriter(enc, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1),
+			zstd.WithWindowSize(1<<20), zstd.WithLowerEncoderMem(true))
+		if err != nil {
+			_ = pw.CloseWithError(err)
+			<-pwr.done
+			return nil, err
+		}
+		pwr.zw, sink = zw, zw
+	}
+	pwr.plain = countingWriter{w: io.MultiWriter(pwr.hash, sink), prog: prog, part: name}
 	return pwr, nil
 }
 
@@ -250,12 +271,23 @@ func (p *partWriter) Write(b []byte) (int, error) { return p.plain.Write(b) }
 
 // abort discards the part: the store never makes it visible.
 func (p *partWriter) abort(err error) {
+	if p.zw != nil {
+		p.zw.Reset(io.Discard) // release the encoder's buffers
+	}
 	_ = p.pw.CloseWithError(err)
 	<-p.done
 }
 
 // close finishes the part and returns its manifest entry once stored.
 func (p *partWriter) close() (partInfo, error) {
+	comp := ""
+	if p.zw != nil {
+		comp = "zstd"
+		if err := p.zw.Close(); err != nil {
+			p.abort(err)
+			return partInfo{}, err
+		}
+	}
 	if err := p.enc.Close(); err != nil {
 		p.abort(err)
 		return partInfo{}, err
@@ -265,7 +297,7 @@ func (p *partWriter) close() (partInfo, error) {
 	if r.err != nil {
 		return partInfo{}, r.err
 	}
-	return partInfo{Name: p.name, Plain: p.plain.n, Stored: r.n, SHA256: hex.EncodeToString(p.hash.Sum(nil)), Chunks: p.enc.Chunks()}, nil
+	return partInfo{Name: p.name, Plain: p.plain.n, Stored: r.n, SHA256: hex.EncodeToString(p.hash.Sum(nil)), Chunks: p.enc.Chunks(), Compression: comp}, nil
 }
 
 // writePart stores one part produced by fn.

@@ -267,10 +267,31 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 	assert.NotContains(t, p.logs.String(), "Sup3rS3cretPW")
 }
 
-func TestCorruptionIsDetected(t *testing.T) {
+func TestCompressedAndBinaryRoundTrip(t *testing.T) {
 	p := newPGEnv(t)
 	ctx := context.Background()
-	eng := p.engine(t, nil)
+	eng := p.engine(t, func(o *backup.Options) { o.Compression = "zstd"; o.BinaryCopy = true; o.Parallel = 3 })
+	res, err := eng.Backup(ctx, backup.Request{})
+	require.NoError(t, err)
+	assert.Less(t, res.Stored, res.Bytes, "zstd made it smaller")
+	_, err = eng.Verify(ctx, res.Point.ID)
+	require.NoError(t, err)
+	dst := p.freshDB(t)
+	_, err = eng.Restore(ctx, res.Point.ID, backup.Target{Database: p.srv.DSN(dst), Media: filepath.Join(t.TempDir(), "m")})
+	require.NoError(t, err)
+	assert.Equal(t, tableSums(t, p.srv, p.src), tableSums(t, p.srv, dst))
+}
+
+func TestCorruptionIsDetected(t *testing.T) {
+	for _, comp := range []string{"", "zstd"} {
+		t.Run("compression="+comp, func(t *testing.T) { testCorruption(t, comp) })
+	}
+}
+
+func testCorruption(t *testing.T, comp string) {
+	p := newPGEnv(t)
+	ctx := context.Background()
+	eng := p.engine(t, func(o *backup.Options) { o.Compression = comp })
 	res, err := eng.Backup(ctx, backup.Request{})
 	require.NoError(t, err)
 	var files []string

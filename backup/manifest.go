@@ -54,12 +54,14 @@ type segment struct {
 }
 
 type partInfo struct {
-	Name     string    `json:"name"`
-	Plain    int64     `json:"plain"`
-	Stored   int64     `json:"stored"`
-	SHA256   string    `json:"sha256"`
-	Chunks   int64     `json:"chunks"`
-	Segments []segment `json:"segments,omitempty"`
+	Name   string `json:"name"`
+	Plain  int64  `json:"plain"`
+	Stored int64  `json:"stored"`
+	SHA256 string `json:"sha256"`
+	Chunks int64  `json:"chunks"`
+	// Compression is "" or "zstd" (applied before encryption).
+	Compression string    `json:"compression,omitempty"`
+	Segments    []segment `json:"segments,omitempty"`
 }
 
 type envelope struct {

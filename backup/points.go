@@ -7,10 +7,15 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/orocloud/orocloud-go/internal/crypto"
 	"github.com/orocloud/orocloud-go/providers"
@@ -185,8 +190,24 @@ func (e *Engine) openPart(ctx context.Context, op string, m *manifest, dk []byte
 		}
 		return nil, nil, nil, providers.Wrap(err, providers.Code(err), op, m.ID)
 	}
+	closer = rc
 	cr := &countingReader{r: bufio.NewReaderSize(rc, 256<<10)}
-	dec := crypto.NewReader(cr, dk, m.ID+"/"+p.Name)
+	var dec io.Reader = crypto.NewReader(cr, dk, m.ID+"/"+p.Name)
+	switch p.Compression {
+	case "":
+	case "zstd":
+		zr, err := zstd.NewReader(&errMapReader{r: dec, op: op, point: m.ID, part: p.Name},
+			zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(64<<20))
+		if err != nil {
+			rc.Close()
+			return nil, nil, nil, providers.Wrap(err, providers.Internal, op, m.ID)
+		}
+		dec = zr.IOReadCloser()
+		closer = multiCloser{zr.IOReadCloser(), rc}
+	default:
+		rc.Close()
+		return nil, nil, nil, integrity(op, m.ID, p.Name, "unknown compression "+p.Compression, nil)
+	}
 	h := sha256.New()
 	pr := &hashingReader{r: dec, h: h, prog: prog, part: p.Name}
 	check = func() error {
@@ -198,7 +219,7 @@ func (e *Engine) openPart(ctx context.Context, op string, m *manifest, dk []byte
 		}
 		return nil
 	}
-	return &errMapReader{r: pr, op: op, point: m.ID, part: p.Name}, check, rc, nil
+	return &errMapReader{r: pr, op: op, point: m.ID, part: p.Name}, check, closer, nil
 }
 
 func (e *Engine) readPart(ctx context.Context, op string, m *manifest, dk []byte, p partInfo, prog *progress, w io.Writer) error {
@@ -211,6 +232,18 @@ func (e *Engine) readPart(ctx context.Context, op string, m *manifest, dk []byte
 		return err
 	}
 	return check()
+}
+
+type multiCloser []io.Closer
+
+func (m multiCloser) Close() error {
+	var first error
+	for _, c := range m {
+		if err := c.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 type countingReader struct {
@@ -242,7 +275,9 @@ func (h *hashingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// errMapReader turns stream integrity failures into the package's error.
+// errMapReader turns stream integrity failures into the package's error
+// (a zstd error over authenticated data is a bug or a tampered manifest,
+// reported as an integrity failure too).
 type errMapReader struct {
 	r               io.Reader
 	op, point, part string
@@ -251,7 +286,14 @@ type errMapReader struct {
 func (m *errMapReader) Read(p []byte) (int, error) {
 	n, err := m.r.Read(p)
 	if err != nil && err != io.EOF {
-		err = asIntegrity(m.op, m.point, m.part, err)
+		var ie *IntegrityError
+		if !errors.As(err, &ie) {
+			if conv := asIntegrity(m.op, m.point, m.part, err); conv != err {
+				err = conv
+			} else if strings.Contains(fmt.Sprintf("%T", err), "zstd") || errors.Is(err, zstd.ErrMagicMismatch) {
+				err = integrity(m.op, m.point, m.part, "undecodable compressed data", err)
+			}
+		}
 	}
 	return n, err
 }
