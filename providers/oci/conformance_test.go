@@ -38,6 +38,6 @@ func (h *harness) Close() { h.srv.Close() }
 
 func TestConformance(t *testing.T) {
 	providertest.Run(t, func(context.Context, *testing.T) (providertest.Harness, error) {
-		return &harness{srv: ocifake.New(nil)}, nil
+		return &harness{srv: ocifake.New(verified(nil))}, nil
 	})
 }

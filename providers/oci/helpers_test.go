@@ -34,6 +34,28 @@ var testKey = sync.OnceValue(func() string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}))
 })
 
+// testPublicKey is testKey's public half, for ocifake.Options.VerifyKey.
+var testPublicKey = sync.OnceValue(func() *rsa.PublicKey {
+	block, _ := pem.Decode([]byte(testKey()))
+	k, err := x509.ParsePKCS1PrivateKey(block.Bytes)
+	if err != nil {
+		panic(err)
+	}
+	return &k.PublicKey
+})
+
+// verified returns fo (or defaults) with signature verification on.
+func verified(fo *ocifake.Options) *ocifake.Options {
+	var o ocifake.Options
+	if fo != nil {
+		o = *fo
+	}
+	if o.VerifyKey == nil {
+		o.VerifyKey = testPublicKey()
+	}
+	return &o
+}
+
 // testOptions points a provider at srv with fast polling and retries.
 func testOptions(srv *ocifake.Server) *oci.Options {
 	return &oci.Options{
@@ -53,7 +75,7 @@ func testOptions(srv *ocifake.Server) *oci.Options {
 // newTest starts a fake and opens a provider on it.
 func newTest(t *testing.T, fo *ocifake.Options, edit func(*oci.Options)) (*oci.Provider, *ocifake.Server) {
 	t.Helper()
-	srv := ocifake.New(fo)
+	srv := ocifake.New(verified(fo))
 	t.Cleanup(srv.Close)
 	o := testOptions(srv)
 	if edit != nil {

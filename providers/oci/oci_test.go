@@ -3,6 +3,10 @@ package oci_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -618,4 +622,42 @@ func TestSingleEndpointAndLazyRegions(t *testing.T) {
 	inFra, err := prov.ListInstances(ctx, "eu-frankfurt-1", nil)
 	require.NoError(t, err)
 	assert.Empty(t, inFra, "regions are separate")
+}
+
+func TestSignaturesVerifiedByTheFake(t *testing.T) {
+	ctx := context.Background()
+	block, _ := pem.Decode([]byte(testKey()))
+	key, err := x509.ParsePKCS1PrivateKey(block.Bytes)
+	require.NoError(t, err)
+	prov, srv := newTest(t, &ocifake.Options{VerifyKey: &key.PublicKey}, nil)
+	// GET, POST with a JSON body, PUT of an object whose key needs escaping
+	// (the signature covers the escaped path), multipart, HEAD, DELETE.
+	_, err = prov.ListZones(ctx, srv.Region())
+	require.NoError(t, err)
+	_, err = prov.CreateInstance(ctx, webSpec(srv, "acme-web-1"))
+	require.NoError(t, err)
+	require.NoError(t, prov.CreateBucket(ctx, providers.BucketSpec{Name: "b", Labels: ours("acme", "")}))
+	_, err = prov.PutObject(ctx, "b", "a/b c/d?.json", strings.NewReader("x"), nil)
+	require.NoError(t, err)
+	_, err = prov.PutObject(ctx, "b", "big/one", bytes.NewReader(make([]byte, 600<<10)), nil)
+	require.NoError(t, err)
+	_, err = prov.StatObject(ctx, "b", "a/b c/d?.json")
+	require.NoError(t, err)
+	require.NoError(t, prov.DeleteObject(ctx, "b", "a/b c/d?.json"))
+	for _, r := range srv.Requests() {
+		assert.NotEqual(t, 401, r.Status, "%s %s", r.Op, r.Path)
+	}
+
+	// Another key: every request is refused.
+	other, err := rsa.GenerateKey(rand.Reader, 1024)
+	require.NoError(t, err)
+	otherPEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(other)})
+	bad, err := oci.Open(ctx, testCompartment, func() *oci.Options {
+		o := testOptions(srv)
+		o.ConfigurationProvider = oci.RawKey(testTenancy, "u", srv.Region(), "ff:ff", providers.Secret(otherPEM), "")
+		return o
+	}())
+	require.NoError(t, err)
+	_, err = bad.ListZones(ctx, srv.Region())
+	assert.Equal(t, providers.PermissionDenied, providers.Code(err))
 }

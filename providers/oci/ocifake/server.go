@@ -34,7 +34,8 @@
 //	          PUT/POST/DELETE /n/{ns}/b/{bucket}/u/{object}?uploadId=  UploadPart, Commit, Abort
 //
 // Every request must be signed: an Authorization header carrying keyId and
-// signature (401 NotAuthenticated otherwise). Every response carries an
+// signature (401 NotAuthenticated otherwise); with Options.VerifyKey the
+// RSA-SHA256 signature itself is verified. Every response carries an
 // opc-request-id. Instances move PROVISIONING -> RUNNING, STOPPING ->
 // STOPPED, STARTING -> RUNNING and TERMINATING -> TERMINATED once
 // Options.TransitionDelay has passed (evaluated when read). Lists page with
@@ -49,12 +50,18 @@ package ocifake
 
 import (
 	"bytes"
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -88,6 +95,10 @@ type Options struct {
 	Seed      uint64
 	// AllowUnsigned accepts requests without an Authorization header.
 	AllowUnsigned bool
+	// VerifyKey, when set, makes the fake verify every request's RSA-SHA256
+	// signature (and x-content-sha256 body hash) against this public key,
+	// as OCI does: 401 NotAuthenticated on a mismatch.
+	VerifyKey *rsa.PublicKey
 }
 
 // Fault makes matching requests fail.
@@ -395,7 +406,7 @@ func (s *Server) serve(region string, w http.ResponseWriter, r *http.Request) {
 		s.log = append(s.log, entry)
 		s.mu.Unlock()
 	}
-	if !s.opts.AllowUnsigned && !signed(r) {
+	if !s.opts.AllowUnsigned && (!signed(r) || (s.opts.VerifyKey != nil && verify(r, body, s.opts.VerifyKey) != nil)) {
 		writeResp(w, errResp(401, "NotAuthenticated", "The required information to complete authentication was not provided or was incorrect."))
 		finish(401, false)
 		return
@@ -521,4 +532,51 @@ func listResp[T any](s *Server, c *call, items []T) response {
 func (s *Server) nextID(kind, region string) string {
 	s.seq++
 	return fmt.Sprintf("ocid1.%s.oc1.%s.fake%06d", kind, region, s.seq)
+}
+
+var authParam = regexp.MustCompile(`(\w+)="([^"]*)"`)
+
+// verify checks the draft-cavage HTTP signature the OCI SDK computes: the
+// listed headers ((request-target), host, date, and for bodies
+// content-length, content-type, x-content-sha256), signed with RSA-SHA256.
+func verify(r *http.Request, body []byte, key *rsa.PublicKey) error {
+	params := map[string]string{}
+	for _, m := range authParam.FindAllStringSubmatch(r.Header.Get("Authorization"), -1) {
+		params[m[1]] = m[2]
+	}
+	if params["algorithm"] != "rsa-sha256" || params["headers"] == "" {
+		return errors.New("unsupported signature algorithm or no signed headers")
+	}
+	var lines []string
+	for _, h := range strings.Fields(params["headers"]) {
+		var v string
+		switch h {
+		case "(request-target)":
+			v = strings.ToLower(r.Method) + " " + r.RequestURI
+		case "host":
+			v = r.Host
+		case "content-length":
+			if v = r.Header.Get(h); v == "" {
+				v = strconv.FormatInt(r.ContentLength, 10)
+			}
+		default:
+			v = r.Header.Get(h)
+		}
+		lines = append(lines, h+": "+v)
+	}
+	sig, err := base64.StdEncoding.DecodeString(params["signature"])
+	if err != nil {
+		return err
+	}
+	digest := sha256.Sum256([]byte(strings.Join(lines, "\n")))
+	if err := rsa.VerifyPKCS1v15(key, crypto.SHA256, digest[:], sig); err != nil {
+		return err
+	}
+	if h := r.Header.Get("x-content-sha256"); h != "" {
+		sum := sha256.Sum256(body)
+		if base64.StdEncoding.EncodeToString(sum[:]) != h {
+			return errors.New("x-content-sha256 does not match the body")
+		}
+	}
+	return nil
 }
