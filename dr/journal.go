@@ -212,8 +212,22 @@ func (j *FileJournal) Save(ctx context.Context, st *RunState) error {
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	unlock, err := lockDir(filepath.Join(j.dir, "active"))
+	if err != nil {
+		return providers.Wrap(err, providers.Internal, op, st.ID)
+	}
+	defer unlock()
 	if _, err := os.Stat(j.runPath(st.ID)); err != nil {
 		return providers.Wrap(err, providers.NotFound, op, st.ID)
+	}
+	if st.Driver != "" {
+		// Fencing: a runner whose lease went to another writes nothing.
+		if b, err := os.ReadFile(j.leasePath(st.ID)); err == nil {
+			var cur lease
+			if json.Unmarshal(b, &cur) == nil && cur.Owner != "" && cur.Owner != st.Driver {
+				return busyError(op, st.ID, cur.Owner, cur.Until)
+			}
+		}
 	}
 	c := st.Clone()
 	c.Control = Control{}
@@ -221,11 +235,6 @@ func (j *FileJournal) Save(ctx context.Context, st *RunState) error {
 		return providers.Wrap(err, providers.Internal, op, st.ID)
 	}
 	if !st.Status.Active() {
-		unlock, err := lockDir(filepath.Join(j.dir, "active"))
-		if err != nil {
-			return providers.Wrap(err, providers.Internal, op, st.ID)
-		}
-		defer unlock()
 		lock := j.lockPath(st.Environment)
 		if holder, err := os.ReadFile(lock); err == nil && strings.TrimSpace(string(holder)) == st.ID {
 			if err := os.Remove(lock); err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -29,6 +29,10 @@ func testLease(t *testing.T, j dr.Journal) {
 	require.NoError(t, j.Release(ctx, "lease-run", "a"), "a no longer holds it: no-op")
 	err = j.Claim(ctx, "lease-run", "c", now.Add(72*time.Second), time.Minute)
 	assert.True(t, errors.Is(err, dr.ErrRunBusy))
+	// Fencing: a runner whose lease went to b cannot write.
+	err = j.Save(ctx, &dr.RunState{ID: "lease-run", Environment: "lease", Status: dr.RunRunning, Driver: "a"})
+	assert.True(t, errors.Is(err, dr.ErrRunBusy), "%v", err)
+	require.NoError(t, j.Save(ctx, &dr.RunState{ID: "lease-run", Environment: "lease", Status: dr.RunRunning, Driver: "b"}))
 	require.NoError(t, j.Release(ctx, "lease-run", "b"))
 	require.NoError(t, j.Claim(ctx, "lease-run", "c", now.Add(72*time.Second), time.Minute))
 	err = j.Claim(ctx, "nope", "c", now, time.Minute)
@@ -77,4 +81,24 @@ func TestRunDrivenElsewhereIsBusy(t *testing.T) {
 	rep, err := r2.Status(context.Background(), id)
 	require.NoError(t, err)
 	assert.Equal(t, dr.RunSucceeded, rep.Status)
+}
+
+// The driving runner renews its lease while a long step runs: another
+// controller cannot take the run over, even long after one lease period.
+func TestLeaseRenewedDuringLongStep(t *testing.T) {
+	f := newFixture(t)
+	var intruder error
+	f.backups.restoreFn = func(ctx context.Context) error {
+		time.Sleep(200 * time.Millisecond) // 4 lease periods
+		act, err := f.journal.Active(ctx, "shop")
+		if err != nil {
+			return err
+		}
+		intruder = f.journal.Claim(ctx, act.ID, "intruder", time.Now(), 50*time.Millisecond)
+		return nil
+	}
+	rep, err := f.runner(func(o *dr.Options) { o.LeaseTTL = 50 * time.Millisecond }).Start(context.Background(), f.request(dr.ModeFailover))
+	require.NoError(t, err)
+	assert.Equal(t, dr.RunSucceeded, rep.Status)
+	assert.True(t, errors.Is(intruder, dr.ErrRunBusy), "%v", intruder)
 }

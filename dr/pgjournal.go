@@ -145,13 +145,31 @@ func (j *PGJournal) Save(ctx context.Context, st *RunState) error {
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	tag, err := j.db.Exec(ctx, `UPDATE `+j.table+` SET status = $2, active = $3, state = $4, updated_at = now() WHERE id = $1`,
-		st.ID, string(st.Status), st.Status.Active(), b)
+	// Fencing: a runner whose lease went to another writes nothing.
+	tag, err := j.db.Exec(ctx, `UPDATE `+j.table+` SET status = $2, active = $3, state = $4, updated_at = now()
+WHERE id = $1 AND ($5 = '' OR owner IS NULL OR owner = $5)`,
+		st.ID, string(st.Status), st.Status.Active(), b, st.Driver)
 	if err != nil {
 		return pgErr(op, st.ID, err)
 	}
 	if tag.RowsAffected() == 0 {
-		return providers.Errorf(providers.NotFound, "%s: no such run %s", op, st.ID)
+		var holder *string
+		var until *time.Time
+		err := j.db.QueryRow(ctx, `SELECT owner, lease_until FROM `+j.table+` WHERE id = $1`, st.ID).Scan(&holder, &until)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return providers.Errorf(providers.NotFound, "%s: no such run %s", op, st.ID)
+		}
+		if err != nil {
+			return pgErr(op, st.ID, err)
+		}
+		h, u := "", time.Time{}
+		if holder != nil {
+			h = *holder
+		}
+		if until != nil {
+			u = *until
+		}
+		return busyError(op, st.ID, h, u)
 	}
 	return nil
 }

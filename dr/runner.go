@@ -341,6 +341,7 @@ func (r *Runner) Retry(ctx context.Context, id string, step StepID) (*Report, er
 	if err := r.o.Journal.Claim(ctx, id, r.o.Owner, r.clk.Now(), r.o.LeaseTTL); err != nil {
 		return nil, err
 	}
+	st.Driver = r.o.Owner
 	s.Status, s.Error = StepPending, ""
 	st.Status = RunRunning
 	if err := r.save(ctx, st); err != nil {
@@ -374,6 +375,7 @@ func (r *Runner) Skip(ctx context.Context, id string, step StepID, reason string
 	if err := r.o.Journal.Claim(ctx, id, r.o.Owner, r.clk.Now(), r.o.LeaseTTL); err != nil {
 		return nil, err
 	}
+	st.Driver = r.o.Owner
 	s.Status, s.Reason = StepSkipped, reason
 	s.Finished = r.clk.Now()
 	st.Status = RunRunning
@@ -480,6 +482,8 @@ func (r *Runner) drive(ctx context.Context, st *RunState) (*Report, error) {
 	if err := r.o.Journal.Claim(ctx, st.ID, r.o.Owner, r.clk.Now(), r.o.LeaseTTL); err != nil {
 		return r.report(st), err
 	}
+	st.Driver = r.o.Owner
+	renewAt := r.clk.Now().Add(r.o.LeaseTTL / 3)
 	lost := false // the lease went to another runner: write nothing more
 	defer func() {
 		if !lost {
@@ -533,8 +537,11 @@ func (r *Runner) drive(ctx context.Context, st *RunState) (*Report, error) {
 		var res stepResult
 		select {
 		case res = <-results:
-		case <-r.clk.After(r.o.LeaseTTL / 3):
-			if err := r.o.Journal.Claim(ctx, st.ID, r.o.Owner, r.clk.Now(), r.o.LeaseTTL); err != nil && ctx.Err() == nil {
+		case <-r.clk.After(renewAt.Sub(r.clk.Now())):
+		}
+		if !r.clk.Now().Before(renewAt) && !lost {
+			now := r.clk.Now()
+			if err := r.o.Journal.Claim(ctx, st.ID, r.o.Owner, now, r.o.LeaseTTL); err != nil && ctx.Err() == nil {
 				if errors.Is(err, ErrRunBusy) {
 					lost = true
 				}
@@ -542,7 +549,10 @@ func (r *Runner) drive(ctx context.Context, st *RunState) (*Report, error) {
 					failure = fmt.Errorf("dr: run %s: renew the lease: %w", st.ID, err)
 				}
 			}
-			continue
+			renewAt = now.Add(r.o.LeaseTTL / 3)
+		}
+		if res.id == "" {
+			continue // the renewal timer, no result
 		}
 		delete(inflight, res.id)
 		ev, err := r.record(st, res)

@@ -379,6 +379,10 @@ type RunState struct {
 	Leftovers  []string       `json:"leftovers,omitempty"`
 	Control    Control        `json:"control"`
 	Ended      time.Time      `json:"ended,omitzero"`
+	// Driver is the owner of the lease the runner writing this state
+	// holds (see Journal.Claim); a journal refuses a Save by a runner
+	// whose lease has gone to another. It is not stored.
+	Driver string `json:"-"`
 }
 
 // Step returns the state of step id (nil when the mode has no such step).
