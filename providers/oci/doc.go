@@ -26,15 +26,42 @@
 //     compartment and filter here.
 //   - Addresses are reserved regional public IPs (lifetime RESERVED). OCI
 //     has no global addresses.
-//   - Firewall rules are network security groups, one per rule; instances
-//     join the NSGs whose target tags meet their InstanceSpec.Tags (see
-//     firewalls.go for the full mapping).
+//   - Firewall rules are network security groups (below).
 //   - Object storage is OCI Object Storage in the primary region's
 //     namespace. PutObject streams through the multipart upload API (the
 //     SDK's PutObject needs a Content-Length and otherwise reads the whole
 //     body into memory), keeping at most UploadConcurrency parts in memory.
 //     The SDK does not escape object names in paths, so keys with '/' are
 //     escaped by a request interceptor before signing.
+//
+// # Firewall rules and network security groups
+//
+// Each providers.FirewallRule is one NSG in Options.VCNID whose display
+// name is the rule's name and whose freeform tags carry the rule's labels,
+// its TargetTags (TagTargetTags, comma-separated) and its description
+// (TagDescription). The NSG holds one stateful INGRESS security rule per
+// (source range, port), protocol 6 (TCP) or 17 (UDP), described
+// "orocloud:<rule name>". Ports come back sorted.
+//
+// InstanceSpec.Tags map to NSGs the way GCP network tags map to firewall
+// rules: an instance's primary VNIC joins every NSG whose target tags
+// contain one of the instance's tags (at most 5, OCI's limit per VNIC).
+// CreateInstance launches the VNIC in those NSGs and looks again after the
+// launch; CreateFirewallRule adds its new NSG to the VNICs of existing
+// instances carrying a target tag (their tags are kept in the
+// TagNetworkTags freeform tag); so whichever is created first, the VNIC
+// ends up in the NSG. VNIC updates are conditional (If-Match) so concurrent
+// joins are not lost. DeleteFirewallRule removes the NSG from its VNICs
+// before deleting it.
+//
+// # Instances
+//
+// GetInstance fills PrivateIP from the primary VNIC (two more calls);
+// ListInstances leaves it empty to keep a list to one call per page. Stop,
+// start and delete wait for STOPPED, RUNNING and TERMINATED, and first let
+// a transition in progress finish (OCI refuses power actions mid-way).
+// UpdateInstance cannot change user_data (the startup script) or
+// ssh_authorized_keys after launch: OCI refuses it.
 //
 // # Errors, retries and idempotency
 //
@@ -47,15 +74,23 @@
 // Transient errors are retried here, with internal/retry on the injected
 // clock (Options.Retry). The SDK's own retry policy and circuit breaker are
 // set to none on every client, so retries are never stacked. This departs
-// from the providers package note that drivers do not retry: the OCI
-// issue asks the driver to own retries because only the driver can make
-// them safe (retry tokens, re-listing before non-idempotent calls). A
-// layer above that retries too should set Options.Retry.MaxAttempts to 1.
+// from the providers package note that drivers do not retry: only the
+// driver can make retries safe (retry tokens, re-listing before
+// non-idempotent calls, conditional updates). A layer above that retries
+// too should set Options.Retry.MaxAttempts to 1.
+//
+// The SDK's common.Retry returns early on a canceled context while its
+// worker goroutine still writes the response (a data race). The provider
+// therefore hands the SDK a context that is never canceled and puts the
+// caller's context back on the HTTP request in its dispatcher: cancellation
+// still aborts the request, and reaches the SDK as the transport's error.
 //
 // Creates are idempotent: each looks the resource up by display name first,
-// and launches, public IPs and NSGs carry an OCI retry token derived from
-// the request, so a retry after a 503 that was applied, or after a dropped
-// connection, returns the first resource instead of a duplicate. Adding
+// and launches, public IPs and NSGs carry an OCI retry token (a digest of
+// the request plus a nonce drawn once per call), so a retry after a 503
+// that was applied, or after a dropped connection, returns the first
+// resource instead of a duplicate. A PutObject with IfNotExists that is
+// refused on a retry checks the stored object's MD5 against its own content. Adding
 // security rules is not idempotent on OCI, so each attempt re-lists the
 // rules and adds only the missing ones; deletions treat NotFound on a retry
 // as done.

@@ -17,23 +17,7 @@ import (
 	"github.com/orocloud/orocloud-go/providers"
 )
 
-// Firewall rules are network security groups (NSGs).
-//
-// Each providers.FirewallRule is one NSG in Options.VCNID whose display name
-// is the rule's name and whose freeform tags carry the rule's labels, its
-// TargetTags (TagTargetTags, comma-separated) and its description
-// (TagDescription). The NSG holds one stateful INGRESS security rule per
-// (source range, port), protocol 6 (TCP) or 17 (UDP), described
-// "orocloud:<rule name>".
-//
-// Instances map InstanceSpec.Tags to NSGs the way GCP maps network tags to
-// firewall rules: an instance's primary VNIC joins every NSG whose target
-// tags contain one of the instance's tags. CreateInstance launches the VNIC
-// in those NSGs; CreateFirewallRule adds the new NSG to the VNICs of the
-// existing instances that carry a target tag (their tags are kept in the
-// TagNetworkTags freeform tag); DeleteFirewallRule removes the NSG from the
-// VNICs before deleting it. OCI allows at most 5 NSGs per VNIC.
-
+// maxNSGsPerVNIC is OCI's limit of NSGs per VNIC.
 const maxNSGsPerVNIC = 5
 
 func protocolNumber(p providers.Protocol) string {
