@@ -19,8 +19,11 @@ import (
 	"log"
 	"math/rand/v2"
 	"os"
+	"os/signal"
+	"path/filepath"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -128,42 +131,62 @@ func (l *eventLog) since(n int) []failover.Event {
 func (l *eventLog) len() int { l.mu.Lock(); defer l.mu.Unlock(); return len(l.ev) }
 
 func main() {
+	if err := run(); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run() error {
 	trials := flag.Int("trials", 10, "trials per scenario")
 	scenario := flag.String("scenario", "node-loss", "node-loss, pg-kill or stall")
 	out := flag.String("out", "", "append one JSON line per trial to this file")
 	flag.Parse()
 	if err := pgharness.Available(); err != nil {
-		log.Fatal(err)
+		return err
 	}
-	ctx := context.Background()
+	// ^C stops the run and still cleans every server up.
+	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
 	p, err := pgharness.Start(ctx, &pgharness.Options{Synchronous: "ANY 1 (s1)"})
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	defer p.Cleanup()
 	s, err := p.StartStandby(ctx, "s1", nil)
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
 	defer s.Cleanup()
 	if err := p.Exec(ctx, "CREATE TABLE t(id bigint PRIMARY KEY, ts timestamptz DEFAULT now())"); err != nil {
-		log.Fatal(err)
+		return err
 	}
 	servers := map[string]*pgharness.Server{"p": p, "s1": s}
 	events := &eventLog{}
+	// The status is persisted as in production: a file, fsynced before
+	// every destructive step.
+	statusDir, err := os.MkdirTemp("", "failoverbench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(statusDir)
+	store, err := failover.NewFileStore(filepath.Join(statusDir, "status.json"))
+	if err != nil {
+		return err
+	}
 	ctl, err := failover.New(
 		failover.Node{Name: "p", DSN: p.DSN("postgres"), Zone: "zone-a"},
 		[]failover.Node{{Name: "s1", DSN: s.DSN("postgres"), Zone: "zone-b"}},
 		&failover.Options{
+			Store:   store,
 			OnEvent: events.add,
 			Rejoiner: failover.RejoinerFunc(func(ctx context.Context, n, primary failover.Node) error {
 				return servers[n.Name].RejoinAsStandby(ctx, servers[primary.Name], n.Name)
 			}),
 		})
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
-	rctx, cancel := context.WithCancel(ctx)
+	rctx, cancel := context.WithCancel(context.Background())
 	runDone := make(chan error, 1)
 	go func() { runDone <- ctl.Run(rctx) }()
 	defer func() { cancel(); <-runDone }()
@@ -175,15 +198,18 @@ func main() {
 	if *out != "" {
 		f, err = os.OpenFile(*out, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 		if err != nil {
-			log.Fatal(err)
+			return err
 		}
 		defer f.Close()
 	}
 	nextID := int64(0)
 	for i := range *trials {
+		if ctx.Err() != nil {
+			break
+		}
 		primary := ctl.Status().Primary
 		if err := waitHealthy(ctx, ctl, servers[primary]); err != nil {
-			log.Fatalf("trial %d: %v", i, err)
+			return fmt.Errorf("trial %d: %v", i, err)
 		}
 		mark := events.len()
 		w := startWriter(ctl.Router(), nextID)
@@ -201,15 +227,15 @@ func main() {
 		case "stall":
 			kill = time.Now()
 			if err := servers[primary].Pause(); err != nil {
-				log.Fatal(err)
+				return err
 			}
 			time.Sleep(h.WorstCaseDetection() / 2)
 			if err := servers[primary].Resume(); err != nil {
-				log.Fatal(err)
+				return err
 			}
 			time.Sleep(3 * time.Second)
 		default:
-			log.Fatalf("unknown scenario %q", *scenario)
+			return fmt.Errorf("unknown scenario %q", *scenario)
 		}
 		if *scenario != "stall" {
 			deadline := time.Now().Add(30 * time.Second)
@@ -233,7 +259,9 @@ func main() {
 			}
 		}
 		tr.Acked = len(acked)
-		tr.Lost = countMissing(ctx, servers[newPrimary], acked)
+		if tr.Lost, err = countMissing(context.Background(), servers[newPrimary], acked); err != nil {
+			return err
+		}
 		for _, e := range events.since(mark) {
 			switch e.Kind {
 			case failover.EventDetected:
@@ -255,12 +283,14 @@ func main() {
 		}
 		if newPrimary != primary {
 			rj, c := context.WithTimeout(ctx, 60*time.Second)
-			if err := ctl.Rejoin(rj, primary); err != nil {
-				log.Fatalf("rejoin %s: %v", primary, err)
-			}
+			err := ctl.Rejoin(rj, primary)
 			c()
+			if err != nil {
+				return fmt.Errorf("rejoin %s: %v", primary, err)
+			}
 		}
 	}
+	return ctx.Err()
 }
 
 // waitHealthy waits until the primary has a synchronous standby and the
@@ -284,22 +314,22 @@ func waitHealthy(ctx context.Context, ctl *failover.Controller, s *pgharness.Ser
 	return fmt.Errorf("cluster not healthy within 30s")
 }
 
-func countMissing(ctx context.Context, s *pgharness.Server, acked []int64) int {
+func countMissing(ctx context.Context, s *pgharness.Server, acked []int64) (int, error) {
 	c, err := s.Connect(ctx, "postgres")
 	if err != nil {
-		log.Fatal(err)
+		return 0, err
 	}
 	defer c.Close(ctx)
 	rows, err := c.Query(ctx, "SELECT id FROM t WHERE id = ANY($1)", acked)
 	if err != nil {
-		log.Fatal(err)
+		return 0, err
 	}
 	have := 0
 	for rows.Next() {
 		have++
 	}
 	if rows.Err() != nil {
-		log.Fatal(rows.Err())
+		return 0, rows.Err()
 	}
-	return len(acked) - have
+	return len(acked) - have, nil
 }
