@@ -273,7 +273,7 @@ func (r *Runner) Start(ctx context.Context, req Request) (*Report, error) {
 	r.log.Info("dr run created", "run", st.ID, "environment", env.Name, "mode", req.Mode, "from", st.FromRegion, "to", st.ToRegion)
 	r.emit(Event{RunID: st.ID, Phase: EventRun, At: now, Status: st.Status,
 		Message: fmt.Sprintf("%s of %s from %s to %s", req.Mode, env.Name, st.FromRegion, st.ToRegion)})
-	return r.drive(ctx, st)
+	return r.drive(ctx, st, r.newDriver())
 }
 
 // Resume continues a run from its journal: steps done are not run again,
@@ -281,7 +281,19 @@ func (r *Runner) Start(ctx context.Context, req Request) (*Report, error) {
 // observes before it acts), a pause is lifted, and a cancellation requested
 // meanwhile is carried out. A run with a failed step needs Retry or Skip.
 func (r *Runner) Resume(ctx context.Context, id string) (*Report, error) {
-	const op = "dr.Runner.Resume"
+	return r.resume(ctx, "dr.Runner.Resume", id, r.newDriver())
+}
+
+// newDriver returns a lease owner token for one drive of a run: the
+// runner's Owner and a random suffix, so that two calls on the same Runner
+// never both drive a run.
+func (r *Runner) newDriver() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return r.o.Owner + "#" + hex.EncodeToString(b[:])
+}
+
+func (r *Runner) resume(ctx context.Context, op, id, driver string) (*Report, error) {
 	st, err := r.load(ctx, op, id)
 	if err != nil {
 		return nil, err
@@ -290,14 +302,20 @@ func (r *Runner) Resume(ctx context.Context, id string) (*Report, error) {
 		return r.report(st), providers.Errorf(providers.FailedPrecondition,
 			"%s: run %s: step %s failed (%s): Retry or Skip it, or Cancel the run", op, id, f.ID, f.Error)
 	}
+	// Take the lease first: lifting the pause of a run another runner
+	// drives would undo an operator's request.
+	if err := r.o.Journal.Claim(ctx, id, driver, r.clk.Now(), r.o.LeaseTTL); err != nil {
+		return r.report(st), err
+	}
 	if st.Control.Pause {
 		if err := r.o.Journal.SetControl(ctx, id, Control{Cancel: st.Control.Cancel, Reason: st.Control.Reason, By: st.Control.By}); err != nil {
+			_ = r.o.Journal.Release(context.WithoutCancel(ctx), id, driver)
 			return nil, err
 		}
 		st.Control.Pause = false
 	}
 	st.Status = RunRunning
-	return r.drive(ctx, st)
+	return r.drive(ctx, st, driver)
 }
 
 func failedStep(st *RunState) *StepState {
@@ -338,16 +356,18 @@ func (r *Runner) Retry(ctx context.Context, id string, step StepID) (*Report, er
 	if s.Status != StepFailed {
 		return nil, providers.Errorf(providers.FailedPrecondition, "%s: step %s is %s, not failed", op, step, s.Status)
 	}
-	if err := r.o.Journal.Claim(ctx, id, r.o.Owner, r.clk.Now(), r.o.LeaseTTL); err != nil {
+	driver := r.newDriver()
+	if err := r.o.Journal.Claim(ctx, id, driver, r.clk.Now(), r.o.LeaseTTL); err != nil {
 		return nil, err
 	}
-	st.Driver = r.o.Owner
+	st.Driver = driver
 	s.Status, s.Error = StepPending, ""
 	st.Status = RunRunning
 	if err := r.save(ctx, st); err != nil {
+		_ = r.o.Journal.Release(context.WithoutCancel(ctx), id, driver)
 		return nil, err
 	}
-	return r.Resume(ctx, id)
+	return r.resume(ctx, op, id, driver)
 }
 
 // Skip marks a failed or pending step of a run skipped with a reason (which
@@ -372,18 +392,20 @@ func (r *Runner) Skip(ctx context.Context, id string, step StepID, reason string
 	if s.Status != StepFailed && s.Status != StepPending {
 		return nil, providers.Errorf(providers.FailedPrecondition, "%s: step %s is %s: only a failed or pending step can be skipped", op, step, s.Status)
 	}
-	if err := r.o.Journal.Claim(ctx, id, r.o.Owner, r.clk.Now(), r.o.LeaseTTL); err != nil {
+	driver := r.newDriver()
+	if err := r.o.Journal.Claim(ctx, id, driver, r.clk.Now(), r.o.LeaseTTL); err != nil {
 		return nil, err
 	}
-	st.Driver = r.o.Owner
+	st.Driver = driver
 	s.Status, s.Reason = StepSkipped, reason
 	s.Finished = r.clk.Now()
 	st.Status = RunRunning
 	if err := r.save(ctx, st); err != nil {
+		_ = r.o.Journal.Release(context.WithoutCancel(ctx), id, driver)
 		return nil, err
 	}
 	r.emit(Event{RunID: id, Step: step, Phase: EventSkipped, At: s.Finished, Message: reason, Status: st.Status})
-	return r.Resume(ctx, id)
+	return r.resume(ctx, op, id, driver)
 }
 
 // Pause asks a run to stop before its next step; the steps running finish
@@ -400,23 +422,30 @@ func (r *Runner) Pause(ctx context.Context, id, by, reason string) error {
 }
 
 // Cancel asks a run to stop and end as cancelled. A drill tears its copy
-// down (and checks nothing is left) before it ends. When no goroutine is
-// driving the run (it is paused or failed), Cancel carries the cancellation
-// out itself and returns its report; otherwise it returns nil and the
-// driving goroutine ends the run.
+// down (and checks nothing is left) before it ends. When another runner
+// drives the run, that runner ends it (at its next step, or at once when it
+// waits at the approval gate) and Cancel returns a nil report; otherwise
+// (the run is paused, failed, or its driver died and its lease expired)
+// Cancel carries the cancellation out itself and returns the report.
 func (r *Runner) Cancel(ctx context.Context, id, by, reason string) (*Report, error) {
 	st, err := r.load(ctx, "dr.Runner.Cancel", id)
 	if err != nil {
 		return nil, err
 	}
-	if err := r.o.Journal.SetControl(ctx, id, Control{Cancel: true, By: by, Reason: reason}); err != nil {
+	c := Control{Cancel: true, By: by, Reason: reason}
+	if err := r.o.Journal.SetControl(ctx, id, c); err != nil {
 		return nil, err
 	}
-	if st.Status == RunPaused || st.Status == RunFailed {
-		st.Control = Control{Cancel: true, By: by, Reason: reason}
-		return r.drive(ctx, st)
+	driver := r.newDriver()
+	err = r.o.Journal.Claim(ctx, id, driver, r.clk.Now(), r.o.LeaseTTL)
+	switch {
+	case errors.Is(err, ErrRunBusy):
+		return nil, nil
+	case err != nil:
+		return nil, err
 	}
-	return nil, nil
+	st.Control = c
+	return r.drive(ctx, st, driver)
 }
 
 // Status returns the report of a run as the journal holds it.
@@ -469,7 +498,7 @@ var errKilled = errors.New("dr: run interrupted")
 // Each turn of the loop writes the journal once, before anything new
 // starts: the results of the steps that ended (after-step records) and the
 // steps about to start, marked running (before-step records).
-func (r *Runner) drive(ctx context.Context, st *RunState) (*Report, error) {
+func (r *Runner) drive(ctx context.Context, st *RunState, driver string) (*Report, error) {
 	defs := StepsFor(st.Mode)
 	results := make(chan stepResult)
 	inflight := map[StepID]bool{}
@@ -479,15 +508,15 @@ func (r *Runner) drive(ctx context.Context, st *RunState) (*Report, error) {
 	if st.Status != RunRunning && st.Status != RunAwaitingApproval {
 		st.Status = RunRunning
 	}
-	if err := r.o.Journal.Claim(ctx, st.ID, r.o.Owner, r.clk.Now(), r.o.LeaseTTL); err != nil {
+	if err := r.o.Journal.Claim(ctx, st.ID, driver, r.clk.Now(), r.o.LeaseTTL); err != nil {
 		return r.report(st), err
 	}
-	st.Driver = r.o.Owner
+	st.Driver = driver
 	renewAt := r.clk.Now().Add(r.o.LeaseTTL / 3)
 	lost := false // the lease went to another runner: write nothing more
 	defer func() {
 		if !lost {
-			_ = r.o.Journal.Release(context.WithoutCancel(ctx), st.ID, r.o.Owner)
+			_ = r.o.Journal.Release(context.WithoutCancel(ctx), st.ID, driver)
 		}
 	}()
 	dirty := true
@@ -541,7 +570,7 @@ func (r *Runner) drive(ctx context.Context, st *RunState) (*Report, error) {
 		}
 		if !r.clk.Now().Before(renewAt) && !lost {
 			now := r.clk.Now()
-			if err := r.o.Journal.Claim(ctx, st.ID, r.o.Owner, now, r.o.LeaseTTL); err != nil && ctx.Err() == nil {
+			if err := r.o.Journal.Claim(ctx, st.ID, driver, now, r.o.LeaseTTL); err != nil && ctx.Err() == nil {
 				if errors.Is(err, ErrRunBusy) {
 					lost = true
 				}
