@@ -661,3 +661,18 @@ func TestSignaturesVerifiedByTheFake(t *testing.T) {
 	_, err = bad.ListZones(ctx, srv.Region())
 	assert.Equal(t, providers.PermissionDenied, providers.Code(err))
 }
+
+func TestRawKeyPrintsWithoutKey(t *testing.T) {
+	cp := oci.RawKey(testTenancy, "ocid1.user.oc1..u", "eu-frankfurt-1", "f", providers.Secret(testKey()), "pw-s3cret")
+	for _, f := range []string{"%v", "%+v", "%#v", "%s"} {
+		s := fmt.Sprintf(f, cp)
+		assert.NotContains(t, s, "PRIVATE KEY", f)
+		assert.NotContains(t, s, "pw-s3cret", f)
+		assert.Contains(t, s, testTenancy, f)
+	}
+	k1, err := cp.PrivateRSAKey()
+	require.NoError(t, err)
+	k2, err := cp.PrivateRSAKey()
+	require.NoError(t, err)
+	assert.Same(t, k1, k2, "parsed once")
+}
