@@ -489,6 +489,17 @@ func TestObjectStorage(t *testing.T) {
 		assert.Equal(t, data, got)
 	})
 
+	t.Run("a commit applied but answered 503 is not an error", func(t *testing.T) {
+		srv.Inject(ocifake.Fault{Op: "CommitMultipartUpload", Status: 503, AfterApply: true})
+		data := bytes.Repeat([]byte{7}, 700<<10)
+		info, err := prov.PutObject(ctx, "acme-backups", "db/commit.bin", onlyReader{bytes.NewReader(data)}, nil)
+		require.NoError(t, err)
+		assert.Equal(t, int64(len(data)), info.Size)
+		st, err := prov.StatObject(ctx, "acme-backups", "db/commit.bin")
+		require.NoError(t, err)
+		assert.Equal(t, int64(len(data)), st.Size)
+	})
+
 	t.Run("a failing reader leaves nothing and aborts the upload", func(t *testing.T) {
 		srv.ResetLog()
 		r := io.MultiReader(bytes.NewReader(make([]byte, 600<<10)), errReader{errors.New("disk gone")})

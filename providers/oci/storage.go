@@ -402,7 +402,9 @@ func (p *Provider) putMultipart(ctx context.Context, c *regionClients, ns, bucke
 	}
 	slices.SortFunc(parts, func(a, b objectstorage.CommitMultipartUploadPartDetails) int { return *a.PartNum - *b.PartNum })
 	var commit objectstorage.CommitMultipartUploadResponse
+	commits := 0
 	err = p.call(ctx, "oci.CommitMultipartUpload", res, func(ctx context.Context) (*httpResponse, error) {
+		commits++
 		resp, err := c.storage.CommitMultipartUpload(ctx, objectstorage.CommitMultipartUploadRequest{
 			NamespaceName: common.String(ns), BucketName: common.String(bucket), ObjectName: common.String(key),
 			UploadId: common.String(uploadID), IfNoneMatch: ifNoneMatch(o),
@@ -410,6 +412,14 @@ func (p *Provider) putMultipart(ctx context.Context, c *regionClients, ns, bucke
 		commit = resp
 		return resp.RawResponse, err
 	})
+	if err != nil && commits > 1 && isStatus(err, 404) {
+		// A retried commit whose upload is gone: the earlier commit was
+		// applied and its answer lost. The object is there with our size.
+		if head, herr := p.headObject(ctx, c, ns, bucket, key); herr == nil && deref(head.ContentLength) == total {
+			err = nil
+			commit.ETag, commit.LastModified = head.ETag, head.LastModified
+		}
+	}
 	if err != nil {
 		return info, existsError(err, o)
 	}
