@@ -224,6 +224,8 @@ func TestFailoverAndDrillOnRealPostgreSQL(t *testing.T) {
 	f.opts.Targets = targets
 	f.opts.HealthChecks = nil // the defaults: writes, restored data, web nodes
 	f.opts.Journal = pgJournal(t, srv, freshDB(t, srv))
+	failoverCopy := dr.TargetEnvironment(&dr.RunState{Spec: f.env, Mode: dr.ModeFailover, ToRegion: drRegion})
+	t.Cleanup(func() { _ = targets.Release(context.Background(), failoverCopy) })
 
 	// A drill first: a restored copy, healthy, then gone.
 	req := f.request(dr.ModeDrill)
@@ -252,7 +254,7 @@ func TestFailoverAndDrillOnRealPostgreSQL(t *testing.T) {
 	var n int
 	require.NoError(t, dc.QueryRow(ctx, "SELECT count(*) FROM orders").Scan(&n))
 	assert.Equal(t, 5000, n)
-	got, err := os.ReadFile(filepath.Join(targets.Dir(dr.TargetEnvironment(&dr.RunState{Spec: f.env, Mode: dr.ModeFailover, ToRegion: drRegion})), "media", "product", "a.jpg"))
+	got, err := os.ReadFile(filepath.Join(targets.Dir(failoverCopy), "media", "product", "a.jpg"))
 	require.NoError(t, err)
 	assert.Equal(t, "jpeg", string(got))
 }
