@@ -57,7 +57,8 @@
 // # Instances
 //
 // GetInstance fills PrivateIP from the primary VNIC (two more calls);
-// ListInstances leaves it empty to keep a list to one call per page. Stop,
+// ListInstances from two more listings (VNIC attachments, the private IPs
+// of Options.SubnetID), not from calls per instance. Stop,
 // start and delete wait for STOPPED, RUNNING and TERMINATED, and first let
 // a transition in progress finish (OCI refuses power actions mid-way).
 // UpdateInstance cannot change user_data (the startup script) or

@@ -11,6 +11,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/oracle/oci-go-sdk/v65/common"
 	"github.com/oracle/oci-go-sdk/v65/core"
@@ -487,9 +488,8 @@ func (p *Provider) refInstance(ctx context.Context, op string, ref providers.Ins
 
 // GetInstance returns the instance of that display name in the region (and
 // availability domain, when ref.Zone is set), with the private IP of its
-// primary VNIC (ListVnicAttachments, GetVnic; ListInstances leaves
-// PrivateIP empty to keep lists to one call per page). A missing or
-// terminated instance is NotFound.
+// primary VNIC (ListVnicAttachments, GetVnic). A missing or terminated
+// instance is NotFound.
 func (p *Provider) GetInstance(ctx context.Context, ref providers.InstanceRef) (*providers.Instance, error) {
 	c, in, err := p.refInstance(ctx, "oci.GetInstance", ref)
 	if err != nil {
@@ -507,6 +507,8 @@ func (p *Provider) GetInstance(ctx context.Context, ref providers.InstanceRef) (
 // ListInstances pages through the compartment's instances of region and
 // keeps those whose freeform tags contain selector (OCI cannot filter by
 // tags server-side), sorted by name. Terminated instances are skipped.
+// PrivateIP comes from two more listings (VNIC attachments and the private
+// IPs of Options.SubnetID), not from calls per instance.
 func (p *Provider) ListInstances(ctx context.Context, region string, selector providers.Labels) ([]providers.Instance, error) {
 	const op = "oci.ListInstances"
 	if err := p.checkOpen(op); err != nil {
@@ -526,8 +528,68 @@ func (p *Provider) ListInstances(ctx context.Context, region string, selector pr
 	if err != nil {
 		return nil, err
 	}
+	if err := p.fillPrivateIPs(ctx, c, out); err != nil {
+		return nil, err
+	}
 	slices.SortFunc(out, func(a, b providers.Instance) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
+}
+
+// fillPrivateIPs sets the PrivateIP of listed instances from two listings
+// run side by side, whatever the number of instances: the compartment's
+// VNIC attachments (instance -> VNIC) and the private IPs of
+// Options.SubnetID (VNIC -> address).
+func (p *Provider) fillPrivateIPs(ctx context.Context, c *regionClients, ins []providers.Instance) error {
+	if len(ins) == 0 || p.opts.SubnetID == "" {
+		return nil
+	}
+	vnicOf := map[string]string{}
+	ipOf := map[string]string{}
+	var errA, errB error
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		errA = p.listAttachments(ctx, c, "", func(a core.VnicAttachment) {
+			if _, seen := vnicOf[deref(a.InstanceId)]; !seen {
+				vnicOf[deref(a.InstanceId)] = deref(a.VnicId)
+			}
+		})
+	}()
+	go func() {
+		defer wg.Done()
+		req := core.ListPrivateIpsRequest{SubnetId: common.String(p.opts.SubnetID)}
+		for {
+			var resp core.ListPrivateIpsResponse
+			if errB = p.call(ctx, "oci.ListPrivateIps", p.opts.SubnetID, func(ctx context.Context) (*httpResponse, error) {
+				r, err := c.network.ListPrivateIps(ctx, req)
+				resp = r
+				return r.RawResponse, err
+			}); errB != nil {
+				return
+			}
+			for _, ip := range resp.Items {
+				if deref(ip.IsPrimary) || ipOf[deref(ip.VnicId)] == "" {
+					ipOf[deref(ip.VnicId)] = deref(ip.IpAddress)
+				}
+			}
+			if resp.OpcNextPage == nil || *resp.OpcNextPage == "" {
+				return
+			}
+			req.Page = resp.OpcNextPage
+		}
+	}()
+	wg.Wait()
+	if errA != nil {
+		return errA
+	}
+	if errB != nil {
+		return errB
+	}
+	for i := range ins {
+		ins[i].PrivateIP = ipOf[vnicOf[ins[i].ID]]
+	}
+	return nil
 }
 
 // UpdateInstance replaces the freeform tags (u.Labels) and metadata

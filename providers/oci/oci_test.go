@@ -113,6 +113,10 @@ func TestLaunchRequestCarriesPlacementShapeTagsAndMetadata(t *testing.T) {
 	assert.Equal(t, float32(4), got.OCPUs)
 	assert.Equal(t, 100, got.DiskGB)
 	assert.NotEmpty(t, got.PrivateIP)
+	listed, err := prov.ListInstances(ctx, srv.Region(), nil)
+	require.NoError(t, err)
+	require.Len(t, listed, 1)
+	assert.Equal(t, got.PrivateIP, listed[0].PrivateIP, "lists carry private IPs too")
 
 	assert.NotEmpty(t, logs.String())
 	assert.NotContains(t, logs.String(), secret, "secrets never logged")

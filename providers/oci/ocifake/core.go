@@ -136,6 +136,9 @@ func (s *Server) route(c *call) func() response {
 	case at(0) == "vnics" && n == 2 && m == http.MethodPut:
 		c.op = "UpdateVnic"
 		return func() response { return s.updateVnic(c, seg[1]) }
+	case at(0) == "privateIps" && n == 1 && m == http.MethodGet:
+		c.op = "ListPrivateIps"
+		return func() response { return s.listPrivateIPs(c) }
 	case at(0) == "publicIps" && n == 1 && m == http.MethodPost:
 		c.op = "CreatePublicIp"
 		return func() response { return s.withToken(c, func() response { return s.createPublicIP(c) }) }
@@ -719,6 +722,25 @@ func (s *Server) listNSGVnics(c *call, id string) response {
 		if ok && slices.Contains(v.NsgIds, id) {
 			out = append(out, core.NetworkSecurityGroupVnic{VnicId: v.Id, ResourceId: a.InstanceId})
 		}
+	}
+	return listResp(s, c, out)
+}
+
+func (s *Server) listPrivateIPs(c *call) response {
+	subnet, vnicID := c.q("subnetId"), c.q("vnicId")
+	if subnet == "" && vnicID == "" {
+		return errResp(400, "MissingParameter", "one of subnetId, vnicId is required")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []core.PrivateIp
+	for _, a := range s.st(c).attachments { // in creation order
+		v, ok := s.st(c).vnics[*a.VnicId]
+		if !ok || (subnet != "" && deref(v.SubnetId) != subnet) || (vnicID != "" && *v.Id != vnicID) {
+			continue
+		}
+		out = append(out, core.PrivateIp{Id: common.String("ocid1.privateip." + *v.Id), VnicId: v.Id, IpAddress: v.PrivateIp,
+			SubnetId: v.SubnetId, IsPrimary: common.Bool(true), CompartmentId: v.CompartmentId, AvailabilityDomain: v.AvailabilityDomain})
 	}
 	return listResp(s, c, out)
 }

@@ -17,6 +17,7 @@
 //	          DELETE /instances/{id}                     TerminateInstance
 //	          GET    /vnicAttachments                    ListVnicAttachments
 //	network   GET/PUT /vnics/{id}                        GetVnic, UpdateVnic (etag, If-Match)
+//	          GET    /privateIps?subnetId=|vnicId=       ListPrivateIps (paged)
 //	          POST   /publicIps                          CreatePublicIp (opc-retry-token)
 //	          GET    /publicIps, /publicIps/{id}         ListPublicIps (paged), GetPublicIp
 //	          DELETE /publicIps/{id}                     DeletePublicIp
