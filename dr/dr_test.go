@@ -355,7 +355,7 @@ func TestKilledAfterEachStepResumes(t *testing.T) {
 		phase dr.EventPhase
 	}
 	var cases []kill
-	for _, m := range []dr.Mode{dr.ModeFailover, dr.ModeDrill} {
+	for _, m := range []dr.Mode{dr.ModeFailover, dr.ModeDrill, dr.ModeFailback} {
 		for _, d := range dr.StepsFor(m) {
 			cases = append(cases, kill{m, d.ID, dr.EventStarted}, kill{m, d.ID, dr.EventDone})
 		}
@@ -413,10 +413,18 @@ func TestKilledAfterEachStepResumes(t *testing.T) {
 			// sent again; nothing else is.
 			assert.GreaterOrEqual(t, f.notes.count(), 1)
 			assert.LessOrEqual(t, f.notes.count(), 1+boolInt(tc.step == dr.StepNotify && tc.phase == dr.EventStarted))
-			if tc.mode == dr.ModeFailover {
+			switch tc.mode {
+			case dr.ModeFailover:
 				ins, _, _ := inventory(t, f.prov, drRegion, "shop")
 				assert.Len(t, ins, 20, "no duplicate instances")
-			} else {
+			case dr.ModeFailback:
+				ins, _, _ := inventory(t, f.prov, primaryRegion, "shop")
+				assert.Len(t, ins, 20, "no duplicate instances")
+				ins, rules, addrs := inventory(t, f.prov, drRegion, "")
+				assert.Empty(t, ins)
+				assert.Empty(t, rules)
+				assert.Equal(t, []string{"shop-dr"}, addrs, "the DR address stays reserved")
+			default:
 				ins, rules, addrs := inventory(t, f.prov, drRegion, "")
 				assert.Empty(t, ins, "the drill copy is gone")
 				assert.Empty(t, rules)
