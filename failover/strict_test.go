@@ -57,3 +57,20 @@ func TestStrictModeWaitsForRejoin(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, c.events.count(EventSyncDegraded), "strict mode never degrades")
 }
+
+// SyncAsync: the promotion event says it was not synchronous and reports
+// the bound of what could have been lost.
+func TestAsyncReportsLossBound(t *testing.T) {
+	t.Parallel()
+	c := newCluster(t, false)
+	ctl, _ := c.start(&Options{Sync: SyncAsync})
+	w := startWriter(ctl.Router(), time.Millisecond, 0)
+	waitUntil(t, 10*time.Second, "writes", func() bool { return w.ackedCount() > 50 })
+	c.servers["p"].Kill()
+	ev := c.events.wait(t, EventPromoted, 0, 20*time.Second)
+	w.stop()
+	assert.False(t, ev.Synchronous)
+	assert.GreaterOrEqual(t, ev.LossBoundBytes, int64(0))
+	assert.Contains(t, ev.Message, "loss bound")
+	assert.Equal(t, "s1", ctl.Status().Primary)
+}

@@ -161,9 +161,11 @@ func TestRejoinAfterPromotion(t *testing.T) {
 
 func TestStandbyNameValidated(t *testing.T) {
 	t.Parallel()
-	p := pgharness.New(t, nil)
-	_, err := p.StartStandby(ctxT(t), "bad name", nil)
-	require.Error(t, err)
+	// The name is checked before anything is started.
+	for _, bad := range []string{"", "bad name", "it's", `a\b`, "a=b"} {
+		_, err := new(pgharness.Server).StartStandby(ctxT(t), bad, nil)
+		require.Error(t, err, bad)
+	}
 }
 
 // TestNoOrphans checks that Cleanup leaves no process behind, even after a
