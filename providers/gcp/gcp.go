@@ -128,6 +128,11 @@ type Options struct {
 	// StorageLocation is the location of buckets created without a region
 	// (default: the bucket spec's region, else "EU").
 	StorageLocation string
+	// UploadChunkSize is the chunk of PutObject's resumable uploads, and so
+	// the most of a stream held in memory (default 8 MiB; rounded up to a
+	// multiple of 256 KiB as the API requires). Objects smaller than a chunk
+	// go in one request.
+	UploadChunkSize int
 }
 
 // RetryPolicy configures the retries of transient errors. Zero fields take
@@ -195,6 +200,11 @@ func Open(ctx context.Context, project string, opts *Options) (*Provider, error)
 	}
 	p.clk = clock.Or(p.opts.Clock)
 	p.poll = cmp.Or(p.opts.PollInterval, DefaultPollInterval)
+	const quantum = 256 << 10
+	if p.opts.UploadChunkSize <= 0 {
+		p.opts.UploadChunkSize = uploadChunkSize
+	}
+	p.opts.UploadChunkSize = (p.opts.UploadChunkSize + quantum - 1) / quantum * quantum
 	if p.opts.Network == "" {
 		p.opts.Network = DefaultNetwork
 	}
@@ -370,8 +380,14 @@ func (p *Provider) check(ctx context.Context, op string) error {
 }
 
 // call runs fn with the retry policy, mapping its errors to SDK errors.
+// ctx is checked before every attempt: the REST clients' List methods do
+// not attach the context to their HTTP requests (compute apiv1 v1.75), so a
+// canceled context would not stop them.
 func (p *Provider) call(ctx context.Context, op, resource string, fn func(ctx context.Context) error) error {
 	return retry.Do(ctx, p.retry, func(ctx context.Context) error {
+		if err := ctx.Err(); err != nil {
+			return providers.Wrap(err, providers.Canceled, op, resource)
+		}
 		return mapError(fn(ctx), op, resource, p.clk)
 	})
 }

@@ -509,7 +509,7 @@ func (p *Provider) UpdateInstance(ctx context.Context, ref providers.InstanceRef
 		fp := cur.GetLabelFingerprint()
 		err := p.mutate(ctx, op, ref.String(), func(ctx context.Context, rid string) (*compute.Operation, error) {
 			return p.instances.SetLabels(ctx, &computepb.SetLabelsInstanceRequest{Project: p.project, Zone: ref.Zone, Instance: ref.Name,
-				RequestId: proto.String(rid),
+				RequestId:                         proto.String(rid),
 				InstancesSetLabelsRequestResource: &computepb.InstancesSetLabelsRequest{Labels: u.Labels.Clone(), LabelFingerprint: proto.String(fp)}}, p.noRetry...)
 		})
 		if err != nil {

@@ -8,10 +8,10 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"time"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	compute "cloud.google.com/go/compute/apiv1"
 	"cloud.google.com/go/compute/apiv1/computepb"
@@ -850,5 +850,3 @@ func (p *Provider) DeleteLoadBalancer(ctx context.Context, name string) error {
 	}
 	return nil
 }
-
-

@@ -15,8 +15,8 @@ import (
 	"github.com/orocloud/orocloud-go/providers"
 )
 
-// uploadChunkSize is the resumable upload chunk: PutObject buffers at most
-// this much of the stream in memory.
+// uploadChunkSize is the default resumable upload chunk: PutObject buffers
+// at most this much of the stream in memory.
 const uploadChunkSize = 8 << 20
 
 func objResource(bucket, key string) string { return bucket + "/" + key }
@@ -108,7 +108,7 @@ func keyProblems(bucket, key string) []string {
 }
 
 // PutObject streams r into the object with a resumable upload (chunks of
-// 8 MiB; smaller objects go in one multipart request). The object appears
+// Options.UploadChunkSize; smaller objects go in one multipart request). The object appears
 // only when the upload completes; an error from r or a canceled ctx cancels
 // the upload and leaves no object. With opts.IfNotExists the upload is
 // conditional (ifGenerationMatch=0) and an existing key returns
@@ -140,7 +140,7 @@ func (p *Provider) PutObject(ctx context.Context, bucket, key string, r io.Reade
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	w := obj.NewWriter(wctx)
-	w.ChunkSize = uploadChunkSize
+	w.ChunkSize = p.opts.UploadChunkSize
 	w.ContentType = opts.ContentType
 	if len(opts.Metadata) > 0 {
 		w.Metadata = maps.Clone(opts.Metadata)

@@ -266,6 +266,13 @@ func (s *Server) mutate(w http.ResponseWriter, r *http.Request, p *project, scop
 	}
 	col := p.res[key]
 	now := s.now()
+	if f, ok := r.Context().Value(opFaultKey{}).(*Fault); ok {
+		if verb == "insert" && body != nil {
+			name, _ = body["name"].(string)
+		}
+		s.failedOp(w, r, p, scope, key, name, verb, f)
+		return
+	}
 	delay := s.opts.OperationDelay
 	var finish func()
 	var target map[string]any
@@ -437,6 +444,39 @@ func (s *Server) mutate(w http.ResponseWriter, r *http.Request, p *project, scop
 		p.requestIDs[rid] = op
 	}
 	if delay <= 0 {
+		s.completeOp(op)
+	} else {
+		p.pending = append(p.pending, op)
+	}
+	writeJSON(w, http.StatusOK, op.obj)
+}
+
+// failedOp answers with an operation that failed without applying the call.
+func (s *Server) failedOp(w http.ResponseWriter, r *http.Request, p *project, scope, key, name, verb string, f *Fault) {
+	now := s.now()
+	s.seq++
+	opName := fmt.Sprintf("operation-%d-%d", now.UnixMilli(), s.seq)
+	opObj := map[string]any{
+		"kind": "compute#operation", "id": strconv.Itoa(s.seq), "name": opName,
+		"operationType": verb, "status": "RUNNING", "progress": 0,
+		"targetLink":          apiBase + p.name + "/" + key + "/" + name,
+		"insertTime":          now.UTC().Format(time.RFC3339Nano),
+		"selfLink":            apiBase + p.name + "/" + scope + "/operations/" + opName,
+		"httpErrorStatusCode": f.Status, "httpErrorMessage": http.StatusText(f.Status),
+		"error": map[string]any{"errors": []any{map[string]any{"code": f.OperationError, "message": "injected operation error: " + f.OperationError}}},
+	}
+	if z, ok := strings.CutPrefix(scope, "zones/"); ok {
+		opObj["zone"] = apiBase + p.name + "/zones/" + z
+	}
+	if rg, ok := strings.CutPrefix(scope, "regions/"); ok {
+		opObj["region"] = apiBase + p.name + "/regions/" + rg
+	}
+	op := &operation{obj: opObj, doneAt: now.Add(s.opts.OperationDelay)}
+	p.ops[opName] = op
+	if rid := r.URL.Query().Get("requestId"); rid != "" {
+		p.requestIDs[rid] = op
+	}
+	if s.opts.OperationDelay <= 0 {
 		s.completeOp(op)
 	} else {
 		p.pending = append(p.pending, op)

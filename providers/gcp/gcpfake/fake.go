@@ -72,6 +72,7 @@ package gcpfake
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -152,7 +153,14 @@ type Fault struct {
 	// AfterApply processes the request (changing state) before answering
 	// with the fault.
 	AfterApply bool
+	// OperationError, on a mutating Compute call, accepts the request
+	// without applying it and returns an operation that ends DONE with this
+	// error code (such as "QUOTA_EXCEEDED") and httpErrorStatusCode Status
+	// (default 400 here). The HTTP answer itself is 200.
+	OperationError string
 }
+
+type opFaultKey struct{}
 
 type faultState struct {
 	Fault
@@ -243,7 +251,10 @@ func (s *Server) SetLatency(d time.Duration) {
 func (s *Server) InjectFault(f Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if f.Status == 0 && !f.Drop && f.Latency == 0 {
+	switch {
+	case f.OperationError != "" && f.Status == 0:
+		f.Status = http.StatusBadRequest
+	case f.Status == 0 && !f.Drop && f.Latency == 0:
 		f.Status = http.StatusServiceUnavailable
 	}
 	if f.Nth > 0 && f.Times == 0 {
@@ -366,6 +377,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if fault != nil && fault.OperationError != "" {
+		r = r.WithContext(context.WithValue(r.Context(), opFaultKey{}, fault))
+		fault = nil
+	}
 	if fault != nil && (fault.Status != 0 || fault.Drop) {
 		if fault.AfterApply {
 			s.route(httptest.NewRecorder(), r)
@@ -399,11 +414,12 @@ func (s *Server) setStatus(idx, status int) {
 func drop(w http.ResponseWriter) {
 	hj, ok := w.(http.Hijacker)
 	if !ok {
-		panic(http.ErrAbortHandler)
+		writeError(w, http.StatusServiceUnavailable, "backendError", "connection dropped")
+		return
 	}
 	conn, _, err := hj.Hijack()
 	if err != nil {
-		panic(http.ErrAbortHandler)
+		return
 	}
 	_ = conn.Close()
 }

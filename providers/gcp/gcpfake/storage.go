@@ -441,6 +441,13 @@ func (s *Server) resumeUpload(w http.ResponseWriter, r *http.Request, id string)
 		w.Header().Set("Range", fmt.Sprintf("bytes=0-%d", n-1))
 	}
 	w.Header().Set("Content-Length", "0")
+	if r.Header.Get("X-GUploader-No-308") == "yes" {
+		// What the real upload endpoint does for clients that ask: 200
+		// with the 308 in a header.
+		w.Header().Set("X-Http-Status-Code-Override", "308")
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	w.WriteHeader(http.StatusPermanentRedirect)
 }
 
