@@ -34,6 +34,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -131,6 +132,10 @@ func New(opts *Options) (*Edge, error) {
 	if o.BaseURL == "" {
 		o.BaseURL = DefaultBaseURL
 	}
+	if u, err := url.Parse(o.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, &providers.Error{Code: providers.InvalidArgument, Op: "cloudflare.New",
+			Msg: fmt.Sprintf("Options.BaseURL: %q is not an http(s) URL", o.BaseURL)}
+	}
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{}
 	}
@@ -144,6 +149,10 @@ func New(opts *Options) (*Edge, error) {
 		o.Parallelism = 4
 	}
 	o.Clock = clock.Or(o.Clock)
+	// The token lives only in the SDK's request options from here on, so
+	// printing an Edge (even with %#v) cannot show it.
+	token := o.APIToken
+	o.APIToken = ""
 	e := &Edge{opts: o, log: o.Logger}
 	if e.log == nil {
 		e.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -159,7 +168,7 @@ func New(opts *Options) (*Edge, error) {
 	ro := []option.RequestOption{
 		option.WithBaseURL(o.BaseURL),
 		option.WithHTTPClient(o.HTTPClient),
-		option.WithAPIToken(o.APIToken.Reveal()),
+		option.WithAPIToken(token.Reveal()),
 		option.WithMaxRetries(0),
 		option.WithRequestTimeout(o.RequestTimeout),
 	}

@@ -405,6 +405,8 @@ func TestNoEnvironmentVariablesAreRead(t *testing.T) {
 
 	_, err := cloudflare.New(&cloudflare.Options{})
 	assert.ErrorIs(t, err, providers.ErrInvalidArgument, "no token in Options: CLOUDFLARE_API_TOKEN is not a fallback")
+	_, err = cloudflare.New(&cloudflare.Options{APIToken: "t", BaseURL: "api.cloudflare.com/client/v4"})
+	assert.ErrorIs(t, err, providers.ErrInvalidArgument, "a base URL without scheme")
 
 	h := newHarness(t, nil, nil)
 	_, err = h.edge.Ensure(context.Background(), testEnv(), cdn.Origin{})
@@ -447,6 +449,7 @@ func TestSecretsAreNeverPrinted(t *testing.T) {
 		"%s": fmt.Sprintf("%s", st.TunnelToken), "json": string(js), "secrets %v": fmt.Sprintf("%v %+v %#v", secrets, secrets, secrets),
 		"logs": h.logText(), "ensure error": ensureErr.Error(), "auth error": authErr.Error(),
 		"auth error %+v": fmt.Sprintf("%+v", authErr),
+		"edge":           fmt.Sprintf("%v %+v %#v %v %+v %#v", h.edge, h.edge, h.edge, bad, bad, bad),
 	}
 	for name, out := range outputs {
 		assert.NotContains(t, out, token, name)
