@@ -3,8 +3,8 @@ package backup
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -223,16 +223,21 @@ const (
 	ReasonMonthly Reason = "monthly"
 )
 
-type hourKey struct {
-	y, yd, h, off int
-}
-type dayKey struct{ y, yd int }
-
+// classified is a point's position in points, its time, and its tiers as
+// a bit set (1 hourly, 2 weekly, 4 monthly).
 type classified struct {
 	idx  int
-	at   time.Time
-	tier [3]bool
+	ns   int64
+	tier uint8
 }
+
+const (
+	bitHourly  = 1
+	bitWeekly  = 2
+	bitMonthly = 4
+)
+
+var tierOrder = [...]Tier{Hourly, Weekly, Monthly}
 
 // Classify returns, for each point (by index in points), the tiers it belongs
 // to, judged from the timestamps of all points: hourly if it is the newest
@@ -243,8 +248,8 @@ func (p Policy) Classify(points []RecoveryPoint) [][]Tier {
 	cs := p.classify(points)
 	out := make([][]Tier, len(points))
 	for _, c := range cs {
-		for i, t := range [...]Tier{Hourly, Weekly, Monthly} {
-			if c.tier[i] {
+		for i, t := range tierOrder {
+			if c.tier&(1<<i) != 0 {
 				out[c.idx] = append(out[c.idx], t)
 			}
 		}
@@ -252,37 +257,57 @@ func (p Policy) Classify(points []RecoveryPoint) [][]Tier {
 	return out
 }
 
-// classify returns the points sorted newest first with their tiers.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+// classify returns the points sorted newest first with their tiers. Sorted
+// by time, the points of one clock hour (or one day) are adjacent, so the
+// newest of each is the first whose hour (day) differs from the previous
+// point's: one pass, no maps. Local hours and days come from the zone
+// offset in effect at each point, so a repeated DST hour is its own hour.
 func (p Policy) classify(points []RecoveryPoint) []classified {
 	loc := p.loc()
 	cs := make([]classified, len(points))
 	for i := range points {
-		cs[i] = classified{idx: i, at: points[i].Time}
+		cs[i] = classified{idx: i, ns: points[i].Time.UnixNano()}
 	}
 	slices.SortFunc(cs, func(a, b classified) int {
-		if c := b.at.Compare(a.at); c != 0 {
-			return c
+		if a.ns != b.ns {
+			return cmp.Compare(b.ns, a.ns)
 		}
 		return cmp.Compare(points[b.idx].ID, points[a.idx].ID)
 	})
-	hours := make(map[hourKey]struct{}, len(cs))
-	sundays := map[dayKey]struct{}{}
+	prevHour, prevOff, prevDay := int64(math.MinInt64), 0, int64(math.MinInt64)
+	// The zone offset changes a few times a year: cache the current zone
+	// period instead of looking the offset up for every point.
+	var zStart, zEnd time.Time
+	off, zValid := 0, false
 	for i := range cs {
-		l := cs[i].at.In(loc)
-		_, off := l.Zone()
-		hk := hourKey{l.Year(), l.YearDay(), l.Hour(), off}
-		if _, ok := hours[hk]; !ok {
-			hours[hk] = struct{}{}
-			cs[i].tier[0] = true
+		t := points[cs[i].idx].Time
+		if !zValid || t.Before(zStart) || (!zEnd.IsZero() && !t.Before(zEnd)) {
+			lt := t.In(loc)
+			_, off = lt.Zone()
+			zStart, zEnd = lt.ZoneBounds()
+			zValid = !zStart.IsZero() || !zEnd.IsZero()
 		}
-		if l.Weekday() == time.Sunday {
-			dk := dayKey{l.Year(), l.YearDay()}
-			if _, ok := sundays[dk]; !ok {
-				sundays[dk] = struct{}{}
-				cs[i].tier[1] = true
-				cs[i].tier[2] = lastSundayOfMonth(l)
+		local := t.Unix() + int64(off)
+		hour, day := floorDiv(local, 3600), floorDiv(local, 86400)
+		if hour != prevHour || off != prevOff {
+			cs[i].tier |= bitHourly
+		}
+		if day != prevDay && ((day+4)%7+7)%7 == 0 { // 1970-01-01 was a Thursday
+			cs[i].tier |= bitWeekly
+			sunday := time.Unix(day*86400, 0).UTC()
+			if lastSundayOfMonth(sunday) {
+				cs[i].tier |= bitMonthly
 			}
 		}
+		prevHour, prevOff, prevDay = hour, off, day
 	}
 	return cs
 }
@@ -294,57 +319,82 @@ func (p Policy) classify(points []RecoveryPoint) []classified {
 // hourly Keep, weekly points newer than now minus the weekly Keep, monthly
 // points newer than now minus KeepMonths calendar months (in the policy's
 // location), and always the newest point. Retain is a pure function: it
-// reads no clock, and applying it again to keep keeps all of keep.
+// reads no clock, and applying it again to keep keeps all of keep. It runs
+// in O(n log n) with a constant number of allocations.
 func (p Policy) Retain(points []RecoveryPoint, now time.Time) (keep, expire []RecoveryPoint) {
 	if len(points) == 0 {
 		return nil, nil
 	}
 	cs := p.classify(points)
-	var cutoff [3]time.Time
+	var cutoff [3]int64
 	var has [3]bool
 	for _, t := range p.Tiers {
-		i := slices.Index([]Tier{Hourly, Weekly, Monthly}, t.Tier)
+		i := slices.Index(tierOrder[:], t.Tier)
 		if i < 0 {
 			continue
 		}
 		has[i] = true
 		if t.KeepMonths > 0 {
-			cutoff[i] = now.In(p.loc()).AddDate(0, -t.KeepMonths, 0)
+			cutoff[i] = now.In(p.loc()).AddDate(0, -t.KeepMonths, 0).UnixNano()
 		} else {
-			cutoff[i] = now.Add(-t.Keep)
+			cutoff[i] = now.Add(-t.Keep).UnixNano()
 		}
 	}
 	reasons := [3]Reason{ReasonHourly, ReasonWeekly, ReasonMonthly}
-	keep = make([]RecoveryPoint, 0, min(len(cs), 24*7+8+16))
+	// One backing array each for all tiers and reasons (at most 3 and 4 per point).
+	nt, nr := 0, 0
 	for n, c := range cs {
-		pt := points[c.idx]
-		pt.Tiers, pt.Reasons = nil, nil
-		for i, t := range [...]Tier{Hourly, Weekly, Monthly} {
-			if !c.tier[i] {
-				continue
-			}
-			pt.Tiers = append(pt.Tiers, t)
-			if has[i] && c.at.After(cutoff[i]) {
-				pt.Reasons = append(pt.Reasons, reasons[i])
+		for i := range 3 {
+			if c.tier&(1<<i) != 0 {
+				nt++
+				if has[i] && c.ns > cutoff[i] {
+					nr++
+				}
 			}
 		}
 		if n == 0 {
-			pt.Reasons = append([]Reason{ReasonNewest}, pt.Reasons...)
+			nr++
 		}
-		if len(pt.Reasons) > 0 {
+	}
+	tierBuf := make([]Tier, 0, nt)
+	reasonBuf := make([]Reason, 0, nr)
+	nkeep := 0
+	for n, c := range cs {
+		kept := n == 0
+		for i := range 3 {
+			kept = kept || (c.tier&(1<<i) != 0 && has[i] && c.ns > cutoff[i])
+		}
+		if kept {
+			nkeep++
+		}
+	}
+	keep = make([]RecoveryPoint, 0, nkeep)
+	expire = make([]RecoveryPoint, 0, len(cs)-nkeep)
+	for n, c := range cs {
+		pt := points[c.idx]
+		t0, r0 := len(tierBuf), len(reasonBuf)
+		if n == 0 {
+			reasonBuf = append(reasonBuf, ReasonNewest)
+		}
+		for i, t := range tierOrder {
+			if c.tier&(1<<i) == 0 {
+				continue
+			}
+			tierBuf = append(tierBuf, t)
+			if has[i] && c.ns > cutoff[i] {
+				reasonBuf = append(reasonBuf, reasons[i])
+			}
+		}
+		pt.Tiers, pt.Reasons = nil, nil
+		if len(tierBuf) > t0 {
+			pt.Tiers = tierBuf[t0:len(tierBuf):len(tierBuf)]
+		}
+		if len(reasonBuf) > r0 {
+			pt.Reasons = reasonBuf[r0:len(reasonBuf):len(reasonBuf)]
 			keep = append(keep, pt)
 		} else {
 			expire = append(expire, pt)
 		}
 	}
 	return keep, expire
-}
-
-// String returns a compact form of the reasons, such as "hourly+weekly".
-func reasonsString(rs []Reason) string {
-	s := make([]string, len(rs))
-	for i, r := range rs {
-		s[i] = string(r)
-	}
-	return strings.Join(s, "+")
 }
