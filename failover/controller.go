@@ -220,8 +220,10 @@ func (c *Controller) load(ctx context.Context) error {
 
 // Run monitors the cluster until ctx ends (then it returns nil). It first
 // finishes any operation left pending in the store by a previous
-// controller. It returns an error only when the store fails or the stored
-// status names an unknown node.
+// controller. It returns an error when the store fails, when the stored
+// status names an unknown node, or when a pending operation cannot be
+// finished (the marker stays: running the controller again retries it).
+// Run must not be called again while it runs.
 func (c *Controller) Run(ctx context.Context) error {
 	c.opMu.Lock()
 	err := c.load(ctx)
@@ -566,10 +568,10 @@ func (c *Controller) elect(ctx context.Context, old Node) (election, error) {
 	var wg sync.WaitGroup
 	for i, name := range cands {
 		wg.Go(func() {
-			states[i] = c.standbyPosition(ctx, c.nodes[name], conns[i])
+			states[i] = c.standbyPosition(ctx, c.nodes[name], conns[i], c.opts.Health.period())
 			if states[i].err != nil && conns[i] != nil {
 				// The kept connection may be stale (standby restarted).
-				states[i] = c.standbyPosition(ctx, c.nodes[name], nil)
+				states[i] = c.standbyPosition(ctx, c.nodes[name], nil, c.opts.Health.period())
 			}
 		})
 	}
@@ -649,9 +651,8 @@ func parseSyncNames(v string) []string {
 
 // standbyPosition queries n's recovery state and WAL position on conn
 // (opening a connection when conn is nil).
-func (c *Controller) standbyPosition(ctx context.Context, n Node, conn *pgx.Conn) standbyState {
+func (c *Controller) standbyPosition(ctx context.Context, n Node, conn *pgx.Conn, timeout time.Duration) standbyState {
 	s := standbyState{name: n.Name}
-	timeout := c.opts.Health.period()
 	if conn == nil {
 		var err error
 		if conn, err = connect(ctx, n, timeout); err != nil {
@@ -1016,7 +1017,7 @@ func (c *Controller) Switchover(ctx context.Context, target string) error {
 		return providers.Errorf(providers.FailedPrecondition, "failover: a %s is pending", st.Pending.Op)
 	}
 	old := c.nodes[st.Primary]
-	pos := c.standbyPosition(ctx, tn, nil)
+	pos := c.standbyPosition(ctx, tn, nil, 5*time.Second)
 	if pos.err != nil || !pos.inRecovery {
 		return providers.Errorf(providers.FailedPrecondition, "failover: switchover target %s is not a healthy standby: %v", target, pos.err)
 	}
@@ -1124,7 +1125,7 @@ func (c *Controller) Rejoin(ctx context.Context, name string) error {
 	if err := c.opts.Rejoiner.Rejoin(ctx, n, primary); err != nil {
 		return providers.Wrap(err, providers.Code(err), "failover.Rejoin", name)
 	}
-	pos := c.standbyPosition(ctx, n, nil)
+	pos := c.standbyPosition(ctx, n, nil, 5*time.Second)
 	if pos.err != nil {
 		return pos.err
 	}
