@@ -686,7 +686,7 @@ func TestSecretsStayOut(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotContains(t, string(b), "hunter2")
 	assert.NotContains(t, rep.String(), "hunter2")
-	entries, err := filepath.Glob(filepath.Join(dir, "runs", "*.json"))
+	entries, err := filepath.Glob(filepath.Join(dir, "runs", "*.json*"))
 	require.NoError(t, err)
 	require.NotEmpty(t, entries)
 	for _, e := range entries {

@@ -1,6 +1,7 @@
 package dr
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -71,9 +72,11 @@ func activeRunError(op, env, id string) error {
 		Msg: fmt.Sprintf("environment %s already has an active DR run %s: resume it, or cancel it first", env, id), Err: ErrActiveRun}
 }
 
-// FileJournal is the default Journal: one JSON file per run in a directory,
-// written atomically (temporary file, fsync, rename, fsync of the
-// directory), and a lock file per environment, created exclusively (a hard
+// FileJournal is the default Journal: one append-only log per run in a
+// directory, each state a JSON line appended and fsynced (a torn last line
+// is ignored on reading, so a crash loses at most the write in progress),
+// the operator's control and the run's lease in small files replaced
+// atomically, and a lock file per environment, created exclusively (a hard
 // link of a complete temporary file) and naming the run that holds the
 // environment's one active slot. Creating a run checks and takes the slot
 // under an advisory flock of the directory, so it is safe for concurrent
@@ -103,7 +106,7 @@ func NewFileJournal(dir string) (*FileJournal, error) {
 // Dir returns the journal's directory.
 func (j *FileJournal) Dir() string { return j.dir }
 
-func (j *FileJournal) runPath(id string) string { return filepath.Join(j.dir, "runs", id+".json") }
+func (j *FileJournal) runPath(id string) string { return filepath.Join(j.dir, "runs", id+".jsonl") }
 func (j *FileJournal) ctlPath(id string) string {
 	return filepath.Join(j.dir, "runs", id+".control.json")
 }
@@ -157,7 +160,7 @@ func (j *FileJournal) Create(ctx context.Context, st *RunState) error {
 	}
 	// The run first, then the lock naming it: a lock never names a run
 	// that does not exist.
-	if err := writeJSON(j.runPath(st.ID), st); err != nil {
+	if err := appendState(j.runPath(st.ID), st, true); err != nil {
 		return providers.Wrap(err, providers.Internal, op, st.ID)
 	}
 	if err := createExclusive(lock, st.ID); err != nil {
@@ -231,7 +234,7 @@ func (j *FileJournal) Save(ctx context.Context, st *RunState) error {
 	}
 	c := st.Clone()
 	c.Control = Control{}
-	if err := writeJSON(j.runPath(st.ID), c); err != nil {
+	if err := appendState(j.runPath(st.ID), c, false); err != nil {
 		return providers.Wrap(err, providers.Internal, op, st.ID)
 	}
 	if !st.Status.Active() {
@@ -270,7 +273,7 @@ func (j *FileJournal) loadLocked(id string) (*RunState, error) {
 		return nil, providers.Wrap(err, providers.Internal, op, id)
 	}
 	var st RunState
-	if err := json.Unmarshal(b, &st); err != nil {
+	if err := json.Unmarshal(lastRecord(b), &st); err != nil {
 		return nil, providers.Wrap(err, providers.Internal, op, id)
 	}
 	if b, err := os.ReadFile(j.ctlPath(id)); err == nil {
@@ -392,6 +395,55 @@ func (j *FileJournal) Release(ctx context.Context, id, owner string) error {
 		return providers.Wrap(err, providers.Internal, op, id)
 	}
 	return nil
+}
+
+// appendState appends st to the run's log as one JSON line and syncs it:
+// one fsync per write (no rename, no directory sync but at creation). A
+// write torn by a crash leaves an incomplete last line, which lastRecord
+// ignores, so the state read back is the last one fully written.
+func appendState(path string, st *RunState, create bool) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	flags := os.O_RDWR | os.O_APPEND
+	if create {
+		flags |= os.O_CREATE | os.O_EXCL
+	}
+	f, err := os.OpenFile(path, flags, 0o600)
+	if err != nil {
+		return err
+	}
+	// After a torn write, end the fragment's line first so the new record
+	// stands on a line of its own.
+	if fi, err := f.Stat(); err == nil && fi.Size() > 0 {
+		last := make([]byte, 1)
+		if _, err := f.ReadAt(last, fi.Size()-1); err == nil && last[0] != '\n' {
+			b = append([]byte{'\n'}, b...)
+		}
+	}
+	_, werr := f.Write(b)
+	if werr == nil {
+		werr = f.Sync()
+	}
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil && create {
+		werr = syncDir(filepath.Dir(path))
+	}
+	return werr
+}
+
+// lastRecord returns the last complete line of a run's log.
+func lastRecord(b []byte) []byte {
+	end := bytes.LastIndexByte(b, '\n')
+	if end < 0 {
+		return nil
+	}
+	b = b[:end]
+	return b[bytes.LastIndexByte(b, '\n')+1:]
 }
 
 // writeJSON writes v to path atomically: a temporary file in the same

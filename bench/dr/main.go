@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/orocloud/orocloud-go/backup"
@@ -124,10 +125,11 @@ CREATE INDEX t%d_customer ON t%d (customer);`, i, i, rowsPerTable, i, i)
 	if err != nil {
 		return err
 	}
-	journal, err := dr.NewFileJournal(filepath.Join(work, "journal"))
+	fj, err := dr.NewFileJournal(filepath.Join(work, "journal"))
 	if err != nil {
 		return err
 	}
+	journal := &timedJournal{Journal: fj}
 	runner, err := dr.New(prov, &dr.Options{
 		Backups: backups, Targets: targets, Journal: journal,
 		Approver: dr.ApproverFunc(func(_ context.Context, req dr.ApprovalRequest) (dr.Approval, error) {
@@ -140,6 +142,7 @@ CREATE INDEX t%d_customer ON t%d (customer);`, i, i, rowsPerTable, i, i)
 		return err
 	}
 	for i := range runs {
+		journal.reset()
 		wall := time.Now()
 		rep, err := runner.Start(ctx, dr.Request{Environment: env, Mode: dr.ModeDrill, Reason: "benchmark"})
 		if err != nil {
@@ -157,7 +160,42 @@ CREATE INDEX t%d_customer ON t%d (customer);`, i, i, rowsPerTable, i, i)
 		fmt.Printf("RTO (approval → healthy): %s  [goal < 5m: %v; reference 60m: %v]\n", rep.RTO.Round(time.Millisecond), rep.RTO < 5*time.Minute, rep.RTOMet)
 		fmt.Printf("critical path work: %s; orchestration overhead: %s = %.2f%% of the RTO [goal < 2%%: %v]\n",
 			rep.CriticalPathWork.Round(time.Millisecond), rep.Overhead.Round(time.Millisecond), pct, pct < 2)
+		n, sum, longest := journal.stats()
+		fmt.Printf("journal writes (whole run): %d, %s in all, longest %s\n", n, sum.Round(time.Millisecond), longest.Round(time.Millisecond))
 		fmt.Printf("leftovers: %d\n", len(rep.Leftovers))
 	}
 	return nil
+}
+
+// timedJournal measures the journal writes (atomic, fsynced) of a run.
+type timedJournal struct {
+	dr.Journal
+	mu      sync.Mutex
+	n       int
+	sum     time.Duration
+	longest time.Duration
+}
+
+func (j *timedJournal) Save(ctx context.Context, st *dr.RunState) error {
+	t := time.Now()
+	err := j.Journal.Save(ctx, st)
+	d := time.Since(t)
+	j.mu.Lock()
+	j.n++
+	j.sum += d
+	j.longest = max(j.longest, d)
+	j.mu.Unlock()
+	return err
+}
+
+func (j *timedJournal) reset() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.n, j.sum, j.longest = 0, 0, 0
+}
+
+func (j *timedJournal) stats() (int, time.Duration, time.Duration) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.n, j.sum, j.longest
 }
