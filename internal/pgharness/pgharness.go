@@ -10,6 +10,11 @@
 // directories owned by it and HOME set for the child so that libpq never
 // writes root's passfile path into primary_conninfo.
 //
+// initdb runs once per binary, user and checksum setting: its pristine
+// output is kept in <BaseDir>/pgharness-template-<hash> (renamed into place
+// complete, so concurrent test binaries share it safely) and copied for
+// each new server, which is several times faster on a loaded machine.
+//
 // Binaries are found in $OROCLOUD_PG_BINDIR, else `pg_config --bindir`, else
 // /usr/lib/postgresql/15/bin. Tests call Require (or New, which calls it):
 // it skips when the binaries are missing, except when CI=true, where a skipped
