@@ -296,6 +296,17 @@ func TunnelSecrets(s *State) map[string]providers.Secret {
 	return map[string]providers.Secret{MetadataTunnelToken: s.TunnelToken}
 }
 
+// PlanSecrets returns TunnelSecrets(s) keyed by the web tier, the shape of
+// environment.PlanOptions.Secrets: environment.PlanOptions{Secrets:
+// cdn.PlanSecrets(st)}. It returns nil when there is nothing to hand over.
+func PlanSecrets(s *State) map[environment.Tier]map[string]providers.Secret {
+	sec := TunnelSecrets(s)
+	if sec == nil {
+		return nil
+	}
+	return map[environment.Tier]map[string]providers.Secret{environment.TierWeb: sec}
+}
+
 // CheckZeroTrust checks that, with Cloudflare chosen as the edge, nothing
 // opens the web nodes to the internet: neither an ingress rule of the spec
 // (env.Ingress with tier "web") nor one of rules (firewall rules planned or

@@ -214,9 +214,11 @@ func contains(ts []cdn.RecordType, t cdn.RecordType) bool {
 func TestTunnelSecrets(t *testing.T) {
 	assert.Nil(t, cdn.TunnelSecrets(nil))
 	assert.Nil(t, cdn.TunnelSecrets(&cdn.State{Kind: environment.CDNGoogle}))
+	assert.Nil(t, cdn.PlanSecrets(&cdn.State{Kind: environment.CDNGoogle}))
 	st := &cdn.State{TunnelToken: "eyJhIjoiYWJjIn0="}
 	s := cdn.TunnelSecrets(st)
 	assert.Equal(t, "eyJhIjoiYWJjIn0=", s[cdn.MetadataTunnelToken].Reveal())
+	assert.Equal(t, map[environment.Tier]map[string]providers.Secret{environment.TierWeb: s}, cdn.PlanSecrets(st))
 	for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%+v", st), fmt.Sprintf("%#v", st)} {
 		assert.NotContains(t, out, "eyJhIjoiYWJjIn0=")
 	}

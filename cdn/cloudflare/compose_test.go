@@ -31,8 +31,7 @@ func TestTunnelTokenReachesWebNodesThroughThePlan(t *testing.T) {
 	prov := memory.New(nil)
 	rec, err := environment.NewReconciler(prov, nil)
 	require.NoError(t, err)
-	plan, err := rec.Plan(ctx, env, &environment.PlanOptions{
-		Secrets: map[environment.Tier]map[string]providers.Secret{environment.TierWeb: cdn.TunnelSecrets(st)}})
+	plan, err := rec.Plan(ctx, env, &environment.PlanOptions{Secrets: cdn.PlanSecrets(st)})
 	require.NoError(t, err)
 	assert.NotContains(t, plan.String(), token)
 	assert.NotContains(t, fmt.Sprintf("%+v", plan), token)

@@ -110,6 +110,10 @@ func run() error {
 	// Zero Trust: the environment's planned firewall rules must not open
 	// the web nodes to the internet.
 	zones := []providers.Zone{{Name: region + "-a", Region: region, Up: true}, {Name: region + "-b", Region: region, Up: true}, {Name: region + "-c", Region: region, Up: true}}
+	if kind == environment.OCI { // one availability domain, three fault domains
+		zones = []providers.Zone{{Name: "Uocm:EU-FRANKFURT-1-AD-1", Region: region, Up: true,
+			FaultDomains: []string{"FAULT-DOMAIN-1", "FAULT-DOMAIN-2", "FAULT-DOMAIN-3"}}}
+	}
 	nodes, err := env.Place(zones)
 	if err != nil {
 		return err
@@ -141,7 +145,7 @@ func run() error {
 
 	// The web tier's nodes receive the token through the plan's per-tier
 	// secrets; it never shows in the printed plan.
-	plan := environment.PlanOptions{Secrets: map[environment.Tier]map[string]providers.Secret{environment.TierWeb: cdn.TunnelSecrets(st)}}
+	plan := environment.PlanOptions{Secrets: cdn.PlanSecrets(st)}
 	fmt.Printf("  plan     web tier secrets %v\n", plan.Secrets[environment.TierWeb])
 
 	if *drIP != "" {
