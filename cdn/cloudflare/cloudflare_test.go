@@ -244,6 +244,14 @@ func TestPointHostnameUpsertsOverExistingRecords(t *testing.T) {
 	assert.ElementsMatch(t, []string{"A 203.0.113.7", "TXT v=spf1 -all"}, types["shop.example.com"], "the second A went, the TXT stayed")
 	assert.Equal(t, []string{"A 192.0.2.99"}, types["other.example.com"])
 
+	// A TTL is kept on DNS-only records; proxied ones are automatic.
+	got, err = h.edge.PointHostname(ctx, cdn.Record{Name: "api.example.com", Type: cdn.RecordA, Content: "203.0.113.8", TTL: 5 * time.Minute})
+	require.NoError(t, err)
+	assert.Equal(t, 5*time.Minute, got.TTL)
+	got, err = h.edge.PointHostname(ctx, cdn.Record{Name: "api.example.com", Type: cdn.RecordA, Content: "203.0.113.8", TTL: 5 * time.Minute, Proxied: true})
+	require.NoError(t, err)
+	assert.Zero(t, got.TTL)
+
 	// Switching it again to the same target writes nothing.
 	h.srv.ResetRequests()
 	_, err = h.edge.PointHostname(ctx, cdn.Record{Name: "shop.example.com", Type: cdn.RecordA, Content: "203.0.113.7", Proxied: true})

@@ -21,7 +21,8 @@ import (
 // into "already exists" (Cloudflare codes 81053/81057) re-reads and
 // updates. A record that reads back differently returns Unavailable after
 // the retry policy's attempts. r.Zone defaults to Options.ZoneID; a bad
-// record returns InvalidArgument before any call.
+// record returns InvalidArgument before any call. A proxied record's TTL is
+// automatic whatever r.TTL says, as Cloudflare sets it.
 func (e *Edge) PointHostname(ctx context.Context, r cdn.Record) (*cdn.Record, error) {
 	const op = "cloudflare.PointHostname"
 	if r.Zone == "" {
@@ -34,6 +35,9 @@ func (e *Edge) PointHostname(ctx context.Context, r cdn.Record) (*cdn.Record, er
 		return nil, &providers.Error{Code: providers.InvalidArgument, Op: op, Resource: r.Name, Msg: "zone: required (Record.Zone or Options.ZoneID)"}
 	}
 	r.Name = strings.ToLower(strings.TrimSuffix(r.Name, "."))
+	if r.Proxied {
+		r.TTL = 0 // Cloudflare answers proxied names itself: their TTL is always automatic
+	}
 	if r.Type == cdn.RecordCNAME {
 		r.Content = strings.ToLower(strings.TrimSuffix(r.Content, "."))
 	}

@@ -748,6 +748,9 @@ func validateRecord(rec *Record) (int, string) {
 	switch rec.Type {
 	case "A", "AAAA", "CNAME":
 		rec.Proxiable = true
+		if rec.Proxied {
+			rec.TTL = 1 // proxied records always have an automatic TTL
+		}
 	default:
 		if rec.Proxied {
 			return 9041, "This record type cannot be proxied."
