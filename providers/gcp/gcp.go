@@ -31,9 +31,11 @@
 // # Operations
 //
 // Mutating Compute calls return long-running operations. The provider polls
-// them itself (ZoneOperations, RegionOperations or GlobalOperations Get)
-// every Options.PollInterval on the caller's context, instead of op.Wait,
-// whose backoff starts at one second, and it checks the operation's error
+// them itself (ZoneOperations, RegionOperations or GlobalOperations Get) on
+// the caller's context and injected clock, first after a tenth of
+// Options.PollInterval (100 ms by default), then doubling up to it, instead
+// of op.Wait, whose backoff starts at one second and grows to a minute; and
+// it checks the operation's error
 // field (op.Wait returns nil for a DONE operation that failed).
 //
 // # Errors
@@ -89,7 +91,7 @@ const (
 	DefaultMachineType  = "e2-standard-2"
 	DefaultImage        = "projects/debian-cloud/global/images/family/debian-12"
 	DefaultNetwork      = "global/networks/default"
-	DefaultPollInterval = 500 * time.Millisecond
+	DefaultPollInterval = time.Second
 )
 
 // Options configure the provider. A nil *Options takes every default.
@@ -122,8 +124,11 @@ type Options struct {
 	Clock clock.Clock
 	// Retry configures retries of transient errors.
 	Retry RetryPolicy
-	// PollInterval is the interval between polls of a long-running
-	// operation (default DefaultPollInterval).
+	// PollInterval bounds the interval between polls of a long-running
+	// operation (default DefaultPollInterval). The first poll comes after a
+	// tenth of it and the interval doubles up to it, so quick operations
+	// (most, on GCP, take well under a second except instance inserts) are
+	// seen done early without polling slow ones often.
 	PollInterval time.Duration
 	// StorageLocation is the location of buckets created without a region
 	// (default: the bucket spec's region, else "EU").
@@ -412,13 +417,16 @@ func (p *Provider) mutate(ctx context.Context, op, resource string, send func(ct
 }
 
 // wait polls the operation until it is DONE and returns its error, if any.
+// The interval starts at a tenth of the poll interval and doubles up to it.
 func (p *Provider) wait(ctx context.Context, op, resource string, o *computepb.Operation) error {
+	interval := max(p.poll/10, time.Millisecond)
 	for o.GetStatus() != computepb.Operation_DONE {
 		select {
 		case <-ctx.Done():
 			return providers.Wrap(ctx.Err(), providers.Canceled, op, resource)
-		case <-p.clk.After(p.poll):
+		case <-p.clk.After(interval):
 		}
+		interval = min(2*interval, p.poll)
 		name := o.GetName()
 		var next *computepb.Operation
 		err := p.call(ctx, op, resource, func(ctx context.Context) error {
