@@ -867,7 +867,7 @@ func (c *Controller) promote(ctx context.Context, n Node) error {
 			select {
 			case <-ctx.Done():
 				return providers.Errorf(providers.DeadlineExceeded, "failover: promoting %s: %v (last error: %v)", n.Name, ctx.Err(), last)
-			case <-time.After(5 * time.Millisecond):
+			case <-c.clk.After(5 * time.Millisecond):
 			}
 		}
 		conn, err := c.nodeConn(ctx, n, 2*time.Second)
@@ -884,14 +884,14 @@ func (c *Controller) promote(ctx context.Context, n Node) error {
 		if !inRecovery {
 			return nil
 		}
-		if signalled.IsZero() || time.Since(signalled) > 500*time.Millisecond {
+		if signalled.IsZero() || c.clk.Now().Sub(signalled) > 500*time.Millisecond {
 			var ok bool
 			if err := conn.QueryRow(ctx, "SELECT pg_promote(wait => false)").Scan(&ok); err != nil {
 				last = err
 				c.dropConn(n.Name)
 				continue
 			}
-			signalled = time.Now()
+			signalled = c.clk.Now()
 		}
 	}
 }
