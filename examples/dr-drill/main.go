@@ -44,7 +44,7 @@ import (
 
 func main() {
 	mode := flag.String("mode", "both", "what to run: drill, failover or both")
-	rows := flag.Int("rows", 200000, "order rows in the sample database")
+	rows := flag.Int("rows", 100000, "order rows in the sample database")
 	flag.Parse()
 	if *mode != "drill" && *mode != "failover" && *mode != "both" {
 		fmt.Fprintln(os.Stderr, "dr-drill: -mode must be drill, failover or both")
