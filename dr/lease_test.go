@@ -102,3 +102,17 @@ func TestLeaseRenewedDuringLongStep(t *testing.T) {
 	assert.Equal(t, dr.RunSucceeded, rep.Status)
 	assert.True(t, errors.Is(intruder, dr.ErrRunBusy), "%v", intruder)
 }
+
+// Failback waits for the primary region to be healthy again: while it is
+// down, the prechecks refuse it.
+func TestFailbackRefusedWhilePrimaryIsDown(t *testing.T) {
+	f := newFixture(t)
+	require.NoError(t, f.prov.InjectRegionOutage(primaryRegion))
+	checks, err := f.runner().Precheck(context.Background(), dr.Request{Environment: f.env, Mode: dr.ModeFailback})
+	require.Error(t, err)
+	var pe *dr.PrecheckError
+	require.True(t, errors.As(err, &pe), "%v", err)
+	assert.True(t, pe.Has(dr.CheckTargetZones), "%v", err)
+	assert.Contains(t, err.Error(), "cannot list the zones of europe-west3")
+	assert.NotEmpty(t, checks)
+}
