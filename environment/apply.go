@@ -193,6 +193,11 @@ func retryValue[T any](r *Reconciler, ctx context.Context, f func() (T, error)) 
 // as ours, count as success: that is what makes re-running safe.
 func (r *Reconciler) execute(ctx context.Context, c Change, start time.Time) error {
 	p := r.policy()
+	if providers.RetriesItself(r.prov) {
+		// The driver retried already; a second layer would multiply the
+		// attempts and the time to give up.
+		p.MaxAttempts = 1
+	}
 	p.OnRetry = func(attempt int, err error, wait time.Duration) {
 		r.emit(Event{Phase: "retry", Change: c, Attempt: attempt, Err: err, Elapsed: r.clk.Now().Sub(start).Seconds()})
 		r.log.Warn("retrying change", "change", c.Key(), "attempt", attempt, "wait", wait, "err", err)

@@ -373,3 +373,24 @@ func TestZoneLossAfterOutage(t *testing.T) {
 	report = environment.AnalyzeZoneLoss(env, inv.Nodes(true))
 	assert.False(t, report.OK(), "with zone a already down, losing a second zone must break something:\n%s", report)
 }
+
+// selfRetrying is a memory provider that claims to retry by itself.
+type selfRetrying struct{ *memory.Provider }
+
+func (selfRetrying) RetriesTransientErrors() bool { return true }
+
+// A driver that retries itself is not retried again by the reconciler, so
+// attempts never multiply.
+func TestNoStackedRetriesOverSelfRetryingDriver(t *testing.T) {
+	prov := memory.New(nil)
+	require.NoError(t, prov.FailNth("CreateFirewallRule", 1, providers.Unavailable))
+	rec := newRec(t, selfRetrying{prov}, nil)
+	env := environment.Standard("acme", environment.Memory, "europe-west3")
+	plan, err := rec.Plan(context.Background(), env, nil)
+	require.NoError(t, err)
+	res, err := rec.Apply(context.Background(), plan)
+	require.Error(t, err)
+	assert.Equal(t, providers.Unavailable, providers.Code(err))
+	require.Len(t, res.Failed, 1)
+	assert.Equal(t, 1, prov.Calls()["CreateFirewallRule"])
+}

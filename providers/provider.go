@@ -4,10 +4,15 @@
 // the shared resource types, and the SDK's single error model.
 //
 // Every method's doc comment is a contract; package providertest checks each
-// sentence against an implementation. Drivers are low level: they do not
-// retry (callers above them do, once, on IsTransient errors), they return
-// errors carrying an ErrorCode, and they keep the raw SDK error reachable
-// with errors.As.
+// sentence against an implementation. Drivers return errors carrying an
+// ErrorCode and keep the raw SDK error reachable with errors.As.
+//
+// Retries happen once, as low in the stack as they can be made safe. A
+// cloud driver knows when a retry is safe (a create that was applied before
+// its response was lost, an upload part), so the GCP and OCI drivers retry
+// transient errors themselves and say so through SelfRetrying; callers
+// (the environment reconciler) then do not retry again. Drivers that do not
+// retry (the in-memory provider) leave it to their callers.
 //
 // Implementations: providers/memory (in-memory, the embedded default and test
 // fake), providers/gcp and providers/oci.
@@ -159,6 +164,22 @@ type LoadBalancers interface {
 	// DeleteLoadBalancer deletes every component. A missing one returns
 	// NotFound.
 	DeleteLoadBalancer(ctx context.Context, name string) error
+}
+
+// SelfRetrying is implemented by drivers that retry transient errors
+// (ResourceExhausted, Unavailable, DeadlineExceeded) themselves, with
+// backoff and honouring Retry-After. RetriesTransientErrors reports whether
+// this instance does (a driver configured with retries off returns false).
+// Callers that find it true do not add retries of their own, so retries
+// never stack.
+type SelfRetrying interface {
+	RetriesTransientErrors() bool
+}
+
+// RetriesItself reports whether p retries transient errors itself.
+func RetriesItself(p any) bool {
+	s, ok := p.(SelfRetrying)
+	return ok && s.RetriesTransientErrors()
 }
 
 // LoadBalancersOf returns p's load balancer capability, or an error with code

@@ -74,11 +74,11 @@
 //
 // Transient errors are retried here, with internal/retry on the injected
 // clock (Options.Retry). The SDK's own retry policy and circuit breaker are
-// set to none on every client, so retries are never stacked. This departs
-// from the providers package note that drivers do not retry: only the
+// set to none on every client, so retries are never stacked. Only the
 // driver can make retries safe (retry tokens, re-listing before
-// non-idempotent calls, conditional updates). A layer above that retries
-// too should set Options.Retry.MaxAttempts to 1.
+// non-idempotent calls, conditional updates); the provider says so through
+// providers.SelfRetrying, and the environment reconciler then makes each
+// change once instead of adding its own retries.
 //
 // The SDK's common.Retry returns early on a canceled context while its
 // worker goroutine still writes the response (a data race). The provider

@@ -433,3 +433,8 @@ func (d ctxDispatcher) Do(req *http.Request) (*http.Response, error) {
 	}
 	return d.inner.Do(req)
 }
+
+// RetriesTransientErrors reports whether the provider retries transient
+// errors itself (Options.Retry.MaxAttempts other than 1), which tells the
+// environment reconciler not to retry again (providers.SelfRetrying).
+func (p *Provider) RetriesTransientErrors() bool { return p.policy.MaxAttempts != 1 }
