@@ -16,16 +16,21 @@
 //	_, err := p.Apply(ctx, plan)
 //
 // Backups (package backup), database failover (package failover), the edge
-// (package cdn) and disaster recovery (package dr) are separate packages that
-// take the same provider.
+// (package cdn) and disaster recovery (package dr) are separate packages;
+// the Platform hands out the pieces of them that need its provider:
+// BackupStore (backups in the provider's object storage), Fencer (failover
+// stops an unreachable primary's instance) and DisasterRecovery.
 package orocloud
 
 import (
 	"context"
 	"log/slog"
 
+	"github.com/orocloud/orocloud-go/backup"
 	"github.com/orocloud/orocloud-go/clock"
+	"github.com/orocloud/orocloud-go/dr"
 	"github.com/orocloud/orocloud-go/environment"
+	"github.com/orocloud/orocloud-go/failover"
 	"github.com/orocloud/orocloud-go/providers"
 )
 
@@ -51,6 +56,7 @@ type Options struct {
 type Platform struct {
 	prov providers.Provider
 	rec  *environment.Reconciler
+	opts Options
 }
 
 // New returns a Platform on prov. A nil provider is an error.
@@ -65,7 +71,7 @@ func New(prov providers.Provider, opts *Options) (*Platform, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Platform{prov: prov, rec: rec}, nil
+	return &Platform{prov: prov, rec: rec, opts: o}, nil
 }
 
 // Provider returns the platform's provider.
@@ -109,4 +115,44 @@ func (p *Platform) ZoneLoss(ctx context.Context, env *environment.Environment) (
 		return nil, err
 	}
 	return environment.AnalyzeZoneLoss(env, inv.Nodes(true)), nil
+}
+
+// BackupStore returns a backup store in the provider's object storage: the
+// bucket named "<env>-backups" in the environment's region, created if
+// missing (labelled as the environment's), with every object under prefix
+// ("" or a path ending in "/"). Pass it to backup.NewEngine.
+func (p *Platform) BackupStore(ctx context.Context, env *environment.Environment, prefix string) (*backup.ObjectStore, error) {
+	if env == nil || env.Name == "" || env.Region == "" {
+		return nil, providers.Errorf(providers.InvalidArgument, "orocloud.BackupStore: an environment with a name and a region is required")
+	}
+	bucket := env.Name + "-backups"
+	err := p.prov.CreateBucket(ctx, providers.BucketSpec{Name: bucket, Region: env.Region, Labels: providers.Labels{
+		providers.LabelManagedBy: providers.ManagedByValue, providers.LabelEnvironment: env.Name, providers.LabelRole: "backups"}})
+	if err != nil {
+		return nil, err
+	}
+	return backup.NewObjectStore(p.prov, bucket, prefix)
+}
+
+// Fencer returns a failover.Fencer that fences an unreachable PostgreSQL
+// primary by stopping its instance through the provider.
+func (p *Platform) Fencer() failover.Fencer {
+	return &failover.InstanceFencer{Instances: p.prov}
+}
+
+// DisasterRecovery returns a DR runner on the platform's provider (see
+// package dr). The platform's logger and clock are used where opts sets
+// none.
+func (p *Platform) DisasterRecovery(opts *dr.Options) (*dr.Runner, error) {
+	var o dr.Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Logger == nil {
+		o.Logger = p.opts.Logger
+	}
+	if o.Clock == nil {
+		o.Clock = p.opts.Clock
+	}
+	return dr.New(p.prov, &o)
 }
