@@ -446,6 +446,28 @@ func TestObjectStorageOverFake(t *testing.T) {
 	_, err = e.p.StatObject(t.Context(), "shop-backups", "points/p1/db.dump")
 	require.NoError(t, err)
 
+	// A 503 on a resumable chunk is retried by the storage client (the
+	// stream cannot be replayed from above).
+	e.srv.InjectFault(gcpfake.Fault{Path: "/upload/storage/v1/b/shop-backups/o", Query: "upload_id=", Nth: 2, Status: http.StatusServiceUnavailable})
+	_, err = e.p.PutObject(t.Context(), "shop-backups", "points/p2/db.dump", bytes.NewReader(data), nil)
+	require.NoError(t, err)
+	rc2, _, err := e.p.GetObject(t.Context(), "shop-backups", "points/p2/db.dump")
+	require.NoError(t, err)
+	buf.Reset()
+	_, err = buf.ReadFrom(rc2)
+	require.NoError(t, err)
+	require.NoError(t, rc2.Close())
+	assert.True(t, bytes.Equal(data, buf.Bytes()), "content intact after a retried chunk")
+
+	// A delete whose answer is lost is done, not NotFound, on retry.
+	e.srv.InjectFault(gcpfake.Fault{Method: http.MethodDelete, Path: "/o/points/p2", Nth: 1, Status: http.StatusServiceUnavailable, AfterApply: true})
+	require.NoError(t, e.p.DeleteObject(t.Context(), "shop-backups", "points/p2/db.dump"))
+	dels := requests(e.srv, http.MethodDelete, "/o/points/p2/db.dump")
+	require.Len(t, dels, 2)
+	assert.Equal(t, []int{http.StatusServiceUnavailable, http.StatusNotFound}, []int{dels[0].Status, dels[1].Status})
+	_, err = e.p.StatObject(t.Context(), "shop-backups", "points/p2/db.dump")
+	require.ErrorIs(t, err, providers.ErrNotFound)
+
 	err = e.p.DeleteBucket(t.Context(), "shop-backups")
 	assert.ErrorIs(t, err, providers.ErrFailedPrecondition)
 	var sc *storage.Client

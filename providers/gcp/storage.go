@@ -1,11 +1,13 @@
 package gcp
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
 	"maps"
 	"net/http"
+	"time"
 
 	"cloud.google.com/go/storage"
 	"github.com/googleapis/gax-go/v2"
@@ -129,10 +131,15 @@ func (p *Provider) PutObject(ctx context.Context, bucket, key string, r io.Reade
 	if opts == nil {
 		opts = &providers.PutOptions{}
 	}
+	// The SDK's policy, with its defaults, for the storage client's chunk
+	// retries.
+	attempts := cmp.Or(max(p.retry.MaxAttempts, 0), 5)
+	initial := cmp.Or(max(p.retry.Initial, 0), 100*time.Millisecond)
+	maxWait := cmp.Or(max(p.retry.Max, 0), 5*time.Second)
 	obj := p.gcs.Bucket(bucket).Object(key).Retryer(
 		storage.WithPolicy(storage.RetryAlways),
-		storage.WithMaxAttempts(p.retry.MaxAttempts),
-		storage.WithBackoff(gax.Backoff{Initial: p.retry.Initial, Max: p.retry.Max, Multiplier: 2}),
+		storage.WithMaxAttempts(attempts),
+		storage.WithBackoff(gax.Backoff{Initial: initial, Max: maxWait, Multiplier: 2}),
 	)
 	if opts.IfNotExists {
 		obj = obj.If(storage.Conditions{DoesNotExist: true})
@@ -268,7 +275,9 @@ func (p *Provider) ListObjects(ctx context.Context, bucket, prefix string) ([]pr
 	return out, nil
 }
 
-// DeleteObject deletes the object.
+// DeleteObject deletes the object. Cloud Storage has no request ids: when
+// an attempt failed in a way that may have deleted the object (a 5xx or a
+// lost answer) and the retry finds no object, the delete is reported done.
 func (p *Provider) DeleteObject(ctx context.Context, bucket, key string) error {
 	const op = "gcp.DeleteObject"
 	if err := p.check(ctx, op); err != nil {
@@ -277,7 +286,15 @@ func (p *Provider) DeleteObject(ctx context.Context, bucket, key string) error {
 	if err := invalid(op, objResource(bucket, key), keyProblems(bucket, key)); err != nil {
 		return err
 	}
+	maybeApplied := false
 	return p.call(ctx, op, objResource(bucket, key), func(ctx context.Context) error {
-		return p.gcs.Bucket(bucket).Object(key).Delete(ctx)
+		err := mapError(p.gcs.Bucket(bucket).Object(key).Delete(ctx), op, objResource(bucket, key), p.clk)
+		if maybeApplied && providers.Code(err) == providers.NotFound {
+			return nil
+		}
+		if providers.Code(err) == providers.Unavailable {
+			maybeApplied = true
+		}
+		return err
 	})
 }
