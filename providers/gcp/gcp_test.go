@@ -491,3 +491,36 @@ func TestCanceledContextStopsListsToo(t *testing.T) {
 	require.ErrorIs(t, err, providers.ErrCanceled)
 	assert.Empty(t, e.srv.Requests(), "no request is sent on a canceled context")
 }
+
+func TestInstanceNamesAreUniquePerRegion(t *testing.T) {
+	e := newEnv(t, nil, false)
+	first, err := e.p.CreateInstance(t.Context(), webSpec("shop-web-1", zoneA))
+	require.NoError(t, err)
+	e.srv.ResetRequests()
+	again, err := e.p.CreateInstance(t.Context(), webSpec("shop-web-1", zoneB))
+	require.NoError(t, err, "our instance of that name in another zone of the region")
+	assert.Equal(t, first.ID, again.ID)
+	assert.Equal(t, zoneA, again.Zone)
+	assert.Empty(t, e.srv.MutatingRequests(), "no second instance is inserted")
+	agg := requests(e.srv, http.MethodGet, "/aggregated/instances")
+	require.Len(t, agg, 1)
+	q, _ := url.ParseQuery(agg[0].Query)
+	assert.Equal(t, `name = "shop-web-1"`, q.Get("filter"))
+
+	foreign := webSpec("shop-web-1", zoneB)
+	foreign.Labels = labels("other", "web")
+	_, err = e.p.CreateInstance(t.Context(), foreign)
+	require.ErrorIs(t, err, providers.ErrAlreadyExists)
+
+	// The same name in another region is another instance.
+	other := webSpec("shop-web-1", "europe-west1-b")
+	other.Region = "europe-west1"
+	inst, err := e.p.CreateInstance(t.Context(), other)
+	require.NoError(t, err)
+	assert.NotEqual(t, first.ID, inst.ID)
+
+	// A ref without zone is resolved in the region.
+	got, err := e.p.GetInstance(t.Context(), providers.InstanceRef{Region: region, Name: "shop-web-1"})
+	require.NoError(t, err)
+	assert.Equal(t, zoneA, got.Zone)
+}

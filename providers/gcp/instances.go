@@ -233,9 +233,11 @@ func sameOwner(existing, want providers.Labels) bool {
 // response never creates a second instance; an existing instance of the
 // name (a 409, or an operation failing with RESOURCE_ALREADY_EXISTS) is read
 // back and returned when it carries the same managed-by and environment
-// labels, else AlreadyExists. GCP names instances per zone: the check
-// covers spec.Zone. Empty MachineType and Image take the tier defaults of
-// Options.
+// labels, else AlreadyExists. GCP names instances per zone while the
+// contract names them per region, so an aggregated list filtered by name
+// first looks for the name in every zone of the region (one call) and
+// returns an instance found in another zone the same way. Empty MachineType
+// and Image take the tier defaults of Options.
 func (p *Provider) CreateInstance(ctx context.Context, spec providers.InstanceSpec) (*providers.Instance, error) {
 	const op = "gcp.CreateInstance"
 	if err := p.check(ctx, op); err != nil {
@@ -298,9 +300,24 @@ func (p *Provider) CreateInstance(ctx context.Context, spec providers.InstanceSp
 		res.Tags = &computepb.Tags{Items: slices.Clone(spec.Tags)}
 	}
 	ref := spec.Ref()
+	// Names are per zone in GCP but per region in the contract: look in
+	// every zone of the region first (one aggregated call).
+	existing, err := p.findByName(ctx, op, spec.Region, spec.Name)
+	if err != nil {
+		return nil, err
+	}
+	if len(existing) > 0 {
+		got := existing[0]
+		if !sameOwner(got.Labels, spec.Labels) {
+			return nil, &providers.Error{Code: providers.AlreadyExists, Op: op, Resource: ref.String(),
+				Msg: fmt.Sprintf("an instance of that name exists in zone %s and belongs to another owner", got.Zone)}
+		}
+		p.log.Debug("gcp: instance exists and is ours", "instance", got.Ref().String())
+		return &got, nil
+	}
 	p.log.Debug("gcp: creating instance", "instance", ref.String(), "machineType", machine, "labels", spec.Labels, "tags", spec.Tags,
 		"metadataKeys", sortedKeys(spec.Metadata), "secretKeys", sortedKeys(spec.Secrets))
-	err := p.mutate(ctx, op, ref.String(), func(ctx context.Context, rid string) (*compute.Operation, error) {
+	err = p.mutate(ctx, op, ref.String(), func(ctx context.Context, rid string) (*compute.Operation, error) {
 		return p.instances.Insert(ctx, &computepb.InsertInstanceRequest{Project: p.project, Zone: spec.Zone, InstanceResource: res, RequestId: proto.String(rid)}, p.noRetry...)
 	})
 	if err != nil && providers.Code(err) != providers.AlreadyExists {
@@ -355,7 +372,7 @@ func (p *Provider) resolve(ctx context.Context, op string, ref providers.Instanc
 		}
 		return ref, nil
 	}
-	found, err := p.listInstances(ctx, op, ref.Region, nil, ref.Name)
+	found, err := p.findByName(ctx, op, ref.Region, ref.Name)
 	if err != nil {
 		return ref, err
 	}
@@ -397,6 +414,37 @@ func (p *Provider) ListInstances(ctx context.Context, region string, selector pr
 		return nil, &providers.Error{Code: providers.InvalidArgument, Op: op, Msg: "region: must not be empty"}
 	}
 	return p.listInstances(ctx, op, region, selector, "")
+}
+
+// findByName returns the instances named name in the zones of region, with
+// one aggregated list call filtered by name.
+func (p *Provider) findByName(ctx context.Context, op, region, name string) ([]providers.Instance, error) {
+	var out []providers.Instance
+	err := p.call(ctx, op, region+"/"+name, func(ctx context.Context) error {
+		out = out[:0]
+		it := p.instances.AggregatedList(ctx, &computepb.AggregatedListInstancesRequest{Project: p.project,
+			Filter: proto.String(fmt.Sprintf("name = %q", name))}, p.noRetry...)
+		for {
+			pair, err := it.Next()
+			if err == iterator.Done {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			zone, ok := strings.CutPrefix(pair.Key, "zones/")
+			if !ok || regionOfZone(zone) != region {
+				continue
+			}
+			for _, in := range pair.Value.GetInstances() {
+				if in.GetName() == name {
+					out = append(out, *fromInstance(in))
+				}
+			}
+		}
+	})
+	slices.SortFunc(out, func(a, b providers.Instance) int { return strings.Compare(a.Zone, b.Zone) })
+	return out, err
 }
 
 func (p *Provider) listInstances(ctx context.Context, op, region string, selector providers.Labels, name string) ([]providers.Instance, error) {

@@ -108,6 +108,11 @@ func (s *Server) serveCompute(w http.ResponseWriter, r *http.Request) {
 	p := s.project(seg[0])
 	seg = seg[1:]
 
+	// Aggregated lists (all pages in one answer).
+	if seg[0] == "aggregated" && len(seg) == 2 && r.Method == http.MethodGet {
+		s.writeAggregated(w, r, p, seg[1])
+		return
+	}
 	// Zones.
 	if seg[0] == "zones" && len(seg) <= 2 && r.Method == http.MethodGet {
 		zones := s.zoneObjects(p.name)
@@ -203,6 +208,33 @@ func (s *Server) serveCompute(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeError(w, http.StatusNotFound, "notFound", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	}
+}
+
+func (s *Server) writeAggregated(w http.ResponseWriter, r *http.Request, p *project, coll string) {
+	f, err := parseFilter(r.URL.Query().Get("filter"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "invalid", "Invalid value for field 'filter': "+err.Error())
+		return
+	}
+	items := map[string]any{}
+	for key, col := range p.res {
+		scope, ok := strings.CutSuffix(key, "/"+coll)
+		if !ok || scope == "global" {
+			continue
+		}
+		var kept []map[string]any
+		for _, o := range col {
+			if f.match(o) {
+				kept = append(kept, o)
+			}
+		}
+		if len(kept) == 0 {
+			continue
+		}
+		slices.SortFunc(kept, func(a, b map[string]any) int { return strings.Compare(a["name"].(string), b["name"].(string)) })
+		items[scope] = map[string]any{coll: kept}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"kind": "compute#aggregatedList", "id": "aggregated", "items": items})
 }
 
 func writeNotFound(w http.ResponseWriter, project, key, name string) {

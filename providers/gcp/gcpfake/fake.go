@@ -16,6 +16,8 @@
 // accepted; each has its own state):
 //
 //   - zones (list, with filters and paging) and zones/{zone} (get)
+//   - aggregated/{collection} (aggregated list, such as aggregated/instances,
+//     with filters; every item in one page)
 //   - zones/{zone}/instances: insert, get, list, delete, and the
 //     {name}/stop, {name}/start, {name}/setLabels (labelFingerprint checked),
 //     {name}/setMetadata (fingerprint checked) actions
