@@ -171,7 +171,9 @@ func (p *progress) add(part string, n int64) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if d-p.last < 1<<20 && n != 0 {
+	// At most every MiB and every 0.5% of the total, so a callback (a
+	// progress bar, say) is called a few hundred times per operation.
+	if d-p.last < max(1<<20, p.total.Load()/200) {
 		return
 	}
 	p.last = d
