@@ -304,48 +304,57 @@ func (p *Provider) Project() string { return p.project }
 // **compute.SslCertificatesClient, **compute.GlobalForwardingRulesClient or
 // **storage.Client. It reports whether it did.
 func (p *Provider) As(target any) bool {
-	switch t := target.(type) {
-	case **compute.InstancesClient:
-		*t = p.instances
-	case **compute.ZonesClient:
-		*t = p.zones
-	case **compute.AddressesClient:
-		*t = p.addresses
-	case **compute.GlobalAddressesClient:
-		*t = p.globalAddresses
-	case **compute.FirewallsClient:
-		*t = p.firewalls
-	case **compute.ZoneOperationsClient:
-		*t = p.zoneOps
-	case **compute.RegionOperationsClient:
-		*t = p.regionOps
-	case **compute.GlobalOperationsClient:
-		*t = p.globalOps
-	case **compute.InstanceGroupsClient:
-		*t = p.groups
-	case **compute.HealthChecksClient:
-		*t = p.healthChecks
-	case **compute.BackendServicesClient:
-		*t = p.backends
-	case **compute.UrlMapsClient:
-		*t = p.urlMaps
-	case **compute.TargetHttpsProxiesClient:
-		*t = p.proxies
-	case **compute.SslCertificatesClient:
-		*t = p.certs
-	case **compute.GlobalForwardingRulesClient:
-		*t = p.rules
-	case **storage.Client:
-		*t = p.gcs
-	default:
+	if p == nil {
 		return false
 	}
+	switch t := target.(type) {
+	case **compute.InstancesClient:
+		return set(t, p.instances)
+	case **compute.ZonesClient:
+		return set(t, p.zones)
+	case **compute.AddressesClient:
+		return set(t, p.addresses)
+	case **compute.GlobalAddressesClient:
+		return set(t, p.globalAddresses)
+	case **compute.FirewallsClient:
+		return set(t, p.firewalls)
+	case **compute.ZoneOperationsClient:
+		return set(t, p.zoneOps)
+	case **compute.RegionOperationsClient:
+		return set(t, p.regionOps)
+	case **compute.GlobalOperationsClient:
+		return set(t, p.globalOps)
+	case **compute.InstanceGroupsClient:
+		return set(t, p.groups)
+	case **compute.HealthChecksClient:
+		return set(t, p.healthChecks)
+	case **compute.BackendServicesClient:
+		return set(t, p.backends)
+	case **compute.UrlMapsClient:
+		return set(t, p.urlMaps)
+	case **compute.TargetHttpsProxiesClient:
+		return set(t, p.proxies)
+	case **compute.SslCertificatesClient:
+		return set(t, p.certs)
+	case **compute.GlobalForwardingRulesClient:
+		return set(t, p.rules)
+	case **storage.Client:
+		return set(t, p.gcs)
+	}
+	return false
+}
+
+func set[T any](target *T, v T) bool {
+	if target == nil {
+		return false
+	}
+	*target = v
 	return true
 }
 
 // Close closes every client. Calls after Close return FailedPrecondition.
 func (p *Provider) Close() error {
-	if p.closed.Swap(true) {
+	if p == nil || p.closed.Swap(true) {
 		return nil
 	}
 	var errs []error

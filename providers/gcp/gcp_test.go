@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	compute "cloud.google.com/go/compute/apiv1"
 	"cloud.google.com/go/compute/apiv1/computepb"
 	"cloud.google.com/go/storage"
 	"github.com/googleapis/gax-go/v2/apierror"
@@ -523,4 +524,22 @@ func TestInstanceNamesAreUniquePerRegion(t *testing.T) {
 	got, err := e.p.GetInstance(t.Context(), providers.InstanceRef{Region: region, Name: "shop-web-1"})
 	require.NoError(t, err)
 	assert.Equal(t, zoneA, got.Zone)
+}
+
+func TestNilAndClosedAreErrorsNotPanics(t *testing.T) {
+	var nilProv *gcp.Provider
+	assert.False(t, nilProv.As(new(*compute.InstancesClient)))
+	assert.NoError(t, nilProv.Close())
+	_, err := nilProv.ListZones(t.Context(), region)
+	assert.ErrorIs(t, err, providers.ErrFailedPrecondition)
+
+	e := newEnv(t, nil, false)
+	assert.False(t, e.p.As((**compute.InstancesClient)(nil)))
+	_, err = e.p.GetInstance(nil, providers.InstanceRef{Zone: zoneA, Name: "x"}) //nolint:staticcheck // a nil context is refused
+	assert.ErrorIs(t, err, providers.ErrInvalidArgument)
+	require.NoError(t, e.p.Close())
+	require.NoError(t, e.p.Close(), "Close is idempotent")
+	_, err = e.p.ListInstances(t.Context(), region, nil)
+	assert.ErrorIs(t, err, providers.ErrFailedPrecondition)
+	assert.Empty(t, e.srv.Requests())
 }
