@@ -543,3 +543,14 @@ func TestNilAndClosedAreErrorsNotPanics(t *testing.T) {
 	assert.ErrorIs(t, err, providers.ErrFailedPrecondition)
 	assert.Empty(t, e.srv.Requests())
 }
+
+func TestEnsureLoadBalancerMissingAddressCreatesNothing(t *testing.T) {
+	e := newEnv(t, nil, false)
+	spec := lbSetup(t, e)
+	spec.AddressName = "not-reserved"
+	e.srv.ResetRequests()
+	_, err := e.p.EnsureLoadBalancer(t.Context(), spec)
+	require.ErrorIs(t, err, providers.ErrNotFound)
+	assert.Contains(t, err.Error(), "not-reserved")
+	assert.Empty(t, e.srv.MutatingRequests())
+}

@@ -200,24 +200,21 @@ func (p *Provider) EnsureLoadBalancer(ctx context.Context, spec providers.LoadBa
 	}
 	zones := sortedKeys(byZone)
 
-	// Stage 1, in parallel: the address, the groups, the health check, the
-	// certificate.
+	// The reserved address first: a missing one stops here, before
+	// anything is created.
+	addr, err := p.GetAddress(ctx, "", spec.AddressName)
+	if err != nil {
+		return nil, err
+	}
+	ip := addr.IP
+
+	// Stage 1, in parallel: the groups, the health check, the certificate.
 	var (
-		ip      string
-		cert    = certName(spec.Name, spec.Hostnames)
-		hc      = spec.Name + lbHealthSuffix
-		groups  = make([]string, len(zones))
-		stage1  []func(context.Context) error
-		address = spec.AddressName
+		cert   = certName(spec.Name, spec.Hostnames)
+		hc     = spec.Name + lbHealthSuffix
+		groups = make([]string, len(zones))
+		stage1 []func(context.Context) error
 	)
-	stage1 = append(stage1, func(ctx context.Context) error {
-		a, err := p.GetAddress(ctx, "", address)
-		if err != nil {
-			return err
-		}
-		ip = a.IP
-		return nil
-	})
 	for i, z := range zones {
 		groups[i] = p.url("zones/"+z, "instanceGroups", groupName(spec.Name, z))
 		stage1 = append(stage1, func(ctx context.Context) error { return p.ensureGroup(ctx, spec, z, byZone[z]) })
