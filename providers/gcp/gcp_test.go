@@ -469,6 +469,11 @@ func TestObjectStorageOverFake(t *testing.T) {
 	_, err = e.p.StatObject(t.Context(), "shop-backups", "points/p2/db.dump")
 	require.ErrorIs(t, err, providers.ErrNotFound)
 
+	// A multi-chunk upload to a missing bucket fails in the writer, not in
+	// the caller's reader: NotFound.
+	_, err = e.p.PutObject(t.Context(), "missing-bucket", "k", bytes.NewReader(data), nil)
+	assert.ErrorIs(t, err, providers.ErrNotFound)
+
 	err = e.p.DeleteBucket(t.Context(), "shop-backups")
 	assert.ErrorIs(t, err, providers.ErrFailedPrecondition)
 	var sc *storage.Client

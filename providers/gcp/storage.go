@@ -152,15 +152,21 @@ func (p *Provider) PutObject(ctx context.Context, bucket, key string, r io.Reade
 	if len(opts.Metadata) > 0 {
 		w.Metadata = maps.Clone(opts.Metadata)
 	}
-	if _, err := io.Copy(w, r); err != nil {
-		cancel()
-		if werr := w.Close(); werr != nil && !errors.Is(werr, context.Canceled) {
-			return providers.ObjectInfo{}, p.putError(mapError(werr, op, objResource(bucket, key), p.clk), op, bucket, key, opts)
+	src := &recordingReader{r: r}
+	if _, err := io.Copy(w, src); err != nil {
+		if src.err == nil {
+			// The upload failed: Close reports why.
+			cerr := w.Close()
+			return providers.ObjectInfo{}, p.putError(mapError(cmp.Or(cerr, err), op, objResource(bucket, key), p.clk), op, bucket, key, opts)
 		}
+		// The caller's reader failed: abandon the upload, which leaves no
+		// object.
+		cancel()
+		_ = w.Close()
 		if ctx.Err() != nil {
 			return providers.ObjectInfo{}, providers.Wrap(ctx.Err(), providers.Canceled, op, objResource(bucket, key))
 		}
-		return providers.ObjectInfo{}, &providers.Error{Code: providers.Unknown, Op: op, Resource: objResource(bucket, key), Msg: "reading the content", Err: err}
+		return providers.ObjectInfo{}, &providers.Error{Code: providers.Unknown, Op: op, Resource: objResource(bucket, key), Msg: "reading the content", Err: src.err}
 	}
 	if err := w.Close(); err != nil {
 		return providers.ObjectInfo{}, p.putError(mapError(err, op, objResource(bucket, key), p.clk), op, bucket, key, opts)
@@ -200,6 +206,21 @@ func (p *Provider) GetObject(ctx context.Context, bucket, key string) (io.ReadCl
 		return nil, providers.ObjectInfo{}, err
 	}
 	return &objectReader{rd: rd, op: op, res: objResource(bucket, key), p: p}, fromAttrs(a), nil
+}
+
+// recordingReader remembers the error of the reader it wraps, to tell the
+// caller's failures from the upload's.
+type recordingReader struct {
+	r   io.Reader
+	err error
+}
+
+func (r *recordingReader) Read(b []byte) (int, error) {
+	n, err := r.r.Read(b)
+	if err != nil && err != io.EOF {
+		r.err = err
+	}
+	return n, err
 }
 
 type objectReader struct {
