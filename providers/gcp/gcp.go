@@ -122,7 +122,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Clock drives retries and operation polling. Default: the system clock.
 	Clock clock.Clock
-	// Retry configures retries of transient errors.
+	// Retry configures retries of transient errors. MaxAttempts 1 turns
+	// them off (and RetriesTransientErrors then reports false, so callers
+	// retry instead).
 	Retry RetryPolicy
 	// PollInterval bounds the interval between polls of a long-running
 	// operation (default DefaultPollInterval). The first poll comes after a
@@ -184,6 +186,7 @@ type Provider struct {
 var (
 	_ providers.Provider      = (*Provider)(nil)
 	_ providers.LoadBalancers = (*Provider)(nil)
+	_ providers.SelfRetrying  = (*Provider)(nil)
 )
 
 // Open returns a provider for project. It creates the API clients but makes
@@ -287,6 +290,12 @@ func Open(ctx context.Context, project string, opts *Options) (*Provider, error)
 	p.gcs.SetRetry(storage.WithPolicy(storage.RetryNever))
 	return p, nil
 }
+
+// RetriesTransientErrors reports whether the provider retries transient
+// errors itself (Options.Retry.MaxAttempts other than 1), which tells
+// callers such as the environment reconciler not to retry again
+// (providers.SelfRetrying).
+func (p *Provider) RetriesTransientErrors() bool { return p != nil && p.opts.Retry.MaxAttempts != 1 }
 
 // Kind returns providers.KindGCP.
 func (p *Provider) Kind() providers.Kind { return providers.KindGCP }

@@ -559,3 +559,16 @@ func TestEnsureLoadBalancerMissingAddressCreatesNothing(t *testing.T) {
 	assert.Contains(t, err.Error(), "not-reserved")
 	assert.Empty(t, e.srv.MutatingRequests())
 }
+
+func TestSelfRetrying(t *testing.T) {
+	e := newEnv(t, nil, false)
+	assert.True(t, providers.RetriesItself(e.p), "the reconciler must not stack retries on the provider's")
+	p, err := gcp.Open(t.Context(), project, &gcp.Options{Endpoint: e.srv.URL, Retry: gcp.RetryPolicy{MaxAttempts: 1}})
+	require.NoError(t, err)
+	defer p.Close()
+	assert.False(t, providers.RetriesItself(p))
+	e.srv.InjectFault(gcpfake.Fault{Method: http.MethodGet, Path: "/global/firewalls/x", Status: http.StatusServiceUnavailable})
+	_, err = p.GetFirewallRule(t.Context(), region, "x")
+	require.ErrorIs(t, err, providers.ErrUnavailable)
+	assert.Len(t, requests(e.srv, http.MethodGet, "/global/firewalls/x"), 1, "one attempt")
+}
