@@ -61,6 +61,20 @@
 // they are read back as Secrets, and the boot image in "orocloud-image"
 // (the API does not return it on the instance). Neither secrets nor their
 // values are ever logged or put in errors.
+//
+// GCP names instances per zone; the contract names them per region, so
+// CreateInstance first looks for the name in every zone of the region with
+// one aggregated list call.
+//
+// # Load balancer with Cloud CDN
+//
+// EnsureLoadBalancer composes, for LoadBalancerSpec.Name N: unmanaged
+// instance groups N-ig-a, N-ig-b... (one per zone of the web nodes, named
+// port "http"), the HTTP health check N-hc, the backend service N-backend
+// (EXTERNAL_MANAGED, enableCdn, the CDN policy), the URL map N-urlmap, the
+// Google-managed certificate N-cert-HASH for the hostnames, the target HTTPS
+// proxy N-https-proxy and the global forwarding rule N-fr on port 443 at the
+// reserved global address. Each is read and written only when it differs.
 package gcp
 
 import (

@@ -448,7 +448,7 @@ func (p *Provider) findByName(ctx context.Context, op, region, name string) ([]p
 }
 
 func (p *Provider) listInstances(ctx context.Context, op, region string, selector providers.Labels, name string) ([]providers.Instance, error) {
-	zones, err := p.zoneNames(ctx, op, region)
+	zones, err := p.zoneNames(ctx, region)
 	if err != nil {
 		return nil, err
 	}

@@ -67,7 +67,7 @@ func (p *Provider) ListZones(ctx context.Context, region string) ([]providers.Zo
 
 // zoneNames returns the zones of region, cached (zones do not move between
 // regions; their status is read by ListZones only).
-func (p *Provider) zoneNames(ctx context.Context, op, region string) ([]string, error) {
+func (p *Provider) zoneNames(ctx context.Context, region string) ([]string, error) {
 	p.mu.Lock()
 	names, ok := p.zoneOf[region]
 	p.mu.Unlock()
