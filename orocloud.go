@@ -32,6 +32,7 @@ import (
 	"github.com/orocloud/orocloud-go/environment"
 	"github.com/orocloud/orocloud-go/failover"
 	"github.com/orocloud/orocloud-go/providers"
+	"github.com/orocloud/orocloud-go/retry"
 )
 
 // Options configure a Platform. A nil *Options means defaults.
@@ -46,7 +47,7 @@ type Options struct {
 	Parallelism int
 	// Retry tunes retries of transient provider errors (429, 5xx,
 	// timeouts).
-	Retry environment.RetryOptions
+	Retry retry.Policy
 	// OnEvent receives progress events of Apply and Destroy.
 	OnEvent func(environment.Event)
 }

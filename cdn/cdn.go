@@ -381,16 +381,6 @@ func openRanges(ranges []string) []string {
 	return out
 }
 
-// RetryPolicy configures how an edge retries transient failures (HTTP 429
-// honouring Retry-After, 5xx, connection errors). The zero value means 5
-// attempts, 100 ms initial backoff doubling up to 5 s.
-type RetryPolicy struct {
-	// MaxAttempts is the number of calls in all; 1 disables retries.
-	MaxAttempts int
-	// Initial and Max bound the exponential backoff (with jitter).
-	Initial time.Duration
-	Max     time.Duration
-}
 
 // String summarises the edge on one line. The tunnel token shows as
 // [REDACTED].

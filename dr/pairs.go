@@ -8,8 +8,8 @@ import (
 
 	"github.com/orocloud/orocloud-go/clock"
 	"github.com/orocloud/orocloud-go/environment"
-	"github.com/orocloud/orocloud-go/internal/retry"
 	"github.com/orocloud/orocloud-go/providers"
+	"github.com/orocloud/orocloud-go/retry"
 )
 
 // DRRegion returns the DR region of env: env.DR.Region when set (the

@@ -10,8 +10,8 @@ import (
 
 	"github.com/orocloud/orocloud-go/cdn"
 	"github.com/orocloud/orocloud-go/environment"
-	"github.com/orocloud/orocloud-go/internal/retry"
 	"github.com/orocloud/orocloud-go/providers"
+	"github.com/orocloud/orocloud-go/retry"
 )
 
 // The prechecks, by name.

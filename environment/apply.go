@@ -7,8 +7,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/orocloud/orocloud-go/internal/retry"
 	"github.com/orocloud/orocloud-go/providers"
+	"github.com/orocloud/orocloud-go/retry"
 )
 
 // Result reports what Apply or Destroy did.
@@ -177,7 +177,7 @@ func (r *Reconciler) emit(e Event) {
 }
 
 func (r *Reconciler) policy() retry.Policy {
-	return retry.Policy{MaxAttempts: r.opts.Retry.MaxAttempts, Initial: r.opts.Retry.Initial.D(), Max: r.opts.Retry.Max.D(), Clock: r.clk}
+	return r.opts.Retry
 }
 
 func (r *Reconciler) retry(ctx context.Context, f func() error) error {

@@ -12,9 +12,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/orocloud/orocloud-go/clock"
 	"github.com/orocloud/orocloud-go/providers"
+	"github.com/orocloud/orocloud-go/retry"
 )
 
 // ResourceKind names a kind of provider resource in a plan.
@@ -216,14 +218,6 @@ type Event struct {
 	Elapsed     float64 // seconds since the start of the run
 }
 
-// RetryOptions tune retries of transient provider errors.
-type RetryOptions struct {
-	// MaxAttempts per change (default 6).
-	MaxAttempts int
-	// Initial and Max backoff (defaults 200 ms and 10 s).
-	Initial, Max Duration
-}
-
 // ReconcilerOptions configure a Reconciler. The zero value is usable.
 type ReconcilerOptions struct {
 	// Logger receives structured logs; nil discards them.
@@ -233,8 +227,11 @@ type ReconcilerOptions struct {
 	// Parallelism bounds concurrent provider calls in Apply and Destroy
 	// (default 10).
 	Parallelism int
-	// Retry tunes retries of transient errors.
-	Retry RetryOptions
+	// Retry tunes retries of transient errors: MaxAttempts per change
+	// (default 6), Initial and Max backoff (defaults 200 ms and 10 s). Its
+	// Clock defaults to the reconciler's. Drivers that retry by themselves
+	// (providers.SelfRetrying) are called once per change instead.
+	Retry retry.Policy
 	// OnEvent receives progress events; it must not block for long. It is
 	// called from several goroutines, never concurrently.
 	OnEvent func(Event)
@@ -280,16 +277,20 @@ func NewReconciler(prov providers.Provider, opts *ReconcilerOptions) (*Reconcile
 		o.Retry.MaxAttempts = 6
 	}
 	if o.Retry.Initial <= 0 {
-		o.Retry.Initial = Duration(200e6)
+		o.Retry.Initial = 200 * time.Millisecond
 	}
 	if o.Retry.Max <= 0 {
-		o.Retry.Max = Duration(10e9)
+		o.Retry.Max = 10 * time.Second
 	}
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Reconciler{prov: prov, opts: o, log: log, clk: clock.Or(o.Clock)}, nil
+	clk := clock.Or(o.Clock)
+	if o.Retry.Clock == nil {
+		o.Retry.Clock = clk
+	}
+	return &Reconciler{prov: prov, opts: o, log: log, clk: clk}, nil
 }
 
 // Provider returns the reconciler's provider.

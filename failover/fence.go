@@ -3,8 +3,8 @@ package failover
 import (
 	"context"
 
-	"github.com/orocloud/orocloud-go/internal/retry"
 	"github.com/orocloud/orocloud-go/providers"
+	"github.com/orocloud/orocloud-go/retry"
 )
 
 // Fencer stops a node that must not serve as a primary any more, typically
@@ -24,7 +24,9 @@ func (f FencerFunc) Fence(ctx context.Context, node Node) error { return f(ctx, 
 // (Node.Instance) through the provider, retrying transient errors.
 type InstanceFencer struct {
 	Instances providers.Instances
-	// Retry is the retry policy (zero value: the retry package defaults).
+	// Retry is the retry policy (zero value: the retry package defaults,
+	// or a single attempt when the provider retries transient errors
+	// itself, see providers.SelfRetrying).
 	Retry retry.Policy
 }
 
@@ -38,7 +40,11 @@ func (f *InstanceFencer) Fence(ctx context.Context, node Node) error {
 		return providers.Errorf(providers.InvalidArgument, "failover: node %s has no Instance to stop", node.Name)
 	}
 	ref := *node.Instance
-	err := retry.Do(ctx, f.Retry, func(ctx context.Context) error {
+	pol := f.Retry
+	if pol.MaxAttempts == 0 && providers.RetriesItself(f.Instances) {
+		pol.MaxAttempts = 1
+	}
+	err := retry.Do(ctx, pol, func(ctx context.Context) error {
 		return f.Instances.StopInstance(ctx, ref)
 	})
 	if providers.Code(err) == providers.NotFound {

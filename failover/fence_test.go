@@ -10,8 +10,8 @@ import (
 
 	"github.com/orocloud/orocloud-go/clock"
 	"github.com/orocloud/orocloud-go/failover"
-	"github.com/orocloud/orocloud-go/internal/retry"
 	"github.com/orocloud/orocloud-go/providers"
+	"github.com/orocloud/orocloud-go/retry"
 )
 
 // stopOnly is a providers.Instances whose StopInstance answers from a

@@ -50,8 +50,8 @@ import (
 	"github.com/orocloud/orocloud-go/cdn"
 	"github.com/orocloud/orocloud-go/clock"
 	"github.com/orocloud/orocloud-go/environment"
-	"github.com/orocloud/orocloud-go/internal/retry"
 	"github.com/orocloud/orocloud-go/providers"
+	"github.com/orocloud/orocloud-go/retry"
 )
 
 // DefaultBaseURL is the Cloudflare API v4 endpoint.
@@ -95,7 +95,7 @@ type Options struct {
 	// Clock times retries (default: the system clock).
 	Clock clock.Clock
 	// Retry is the retry policy for transient errors.
-	Retry cdn.RetryPolicy
+	Retry retry.Policy
 	// Parallelism bounds concurrent calls within one Ensure (default 4).
 	Parallelism int
 }

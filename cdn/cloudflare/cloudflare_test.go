@@ -23,6 +23,7 @@ import (
 	"github.com/orocloud/orocloud-go/clock"
 	"github.com/orocloud/orocloud-go/environment"
 	"github.com/orocloud/orocloud-go/providers"
+	"github.com/orocloud/orocloud-go/retry"
 )
 
 const (
@@ -61,7 +62,7 @@ func newHarness(t *testing.T, fopts *cloudflarefake.Options, edit func(*cloudfla
 		HTTPClient: srv.Client(),
 		Clock:      h.clk,
 		Logger:     slog.New(slog.NewTextHandler(&lockedWriter{w: h.logs, mu: &h.mutex}, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		Retry:      cdn.RetryPolicy{MaxAttempts: 4, Initial: 100 * time.Millisecond, Max: time.Second},
+		Retry:      retry.Policy{MaxAttempts: 4, Initial: 100 * time.Millisecond, Max: time.Second},
 	}
 	if edit != nil {
 		edit(opts)
@@ -443,7 +444,7 @@ func TestSecretsAreNeverPrinted(t *testing.T) {
 	_, ensureErr := h.edge.Ensure(ctx, testEnv(), cdn.Origin{})
 	require.Error(t, ensureErr)
 	// And a bad API token.
-	bad, err := cloudflare.New(&cloudflare.Options{APIToken: "wrong-token-value", BaseURL: h.srv.URL(), Retry: cdn.RetryPolicy{MaxAttempts: 1}})
+	bad, err := cloudflare.New(&cloudflare.Options{APIToken: "wrong-token-value", BaseURL: h.srv.URL(), Retry: retry.Policy{MaxAttempts: 1}})
 	require.NoError(t, err)
 	_, authErr := bad.Ensure(ctx, testEnv(), cdn.Origin{})
 	require.ErrorIs(t, authErr, providers.ErrPermissionDenied)

@@ -9,8 +9,8 @@ import (
 	"github.com/cloudflare/cloudflare-go/v7/dns"
 
 	"github.com/orocloud/orocloud-go/cdn"
-	"github.com/orocloud/orocloud-go/internal/retry"
 	"github.com/orocloud/orocloud-go/providers"
+	"github.com/orocloud/orocloud-go/retry"
 )
 
 // PointHostname makes r.Name resolve to r.Content, whatever records the

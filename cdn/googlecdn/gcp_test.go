@@ -18,6 +18,7 @@ import (
 	"github.com/orocloud/orocloud-go/providers"
 	"github.com/orocloud/orocloud-go/providers/gcp"
 	"github.com/orocloud/orocloud-go/providers/gcp/gcpfake"
+	"github.com/orocloud/orocloud-go/retry"
 )
 
 // The Google edge over the real GCP provider and Compute client, against
@@ -28,7 +29,7 @@ func TestEnsureOnGCPSendsTheCDNPolicy(t *testing.T) {
 	defer srv.Close()
 	ctx := context.Background()
 	prov, err := gcp.Open(ctx, "acme-project", &gcp.Options{Endpoint: srv.URL, PollInterval: time.Millisecond,
-		Retry: gcp.RetryPolicy{Initial: time.Millisecond, Max: 5 * time.Millisecond}})
+		Retry: retry.Policy{Initial: time.Millisecond, Max: 5 * time.Millisecond}})
 	require.NoError(t, err)
 	defer prov.Close()
 

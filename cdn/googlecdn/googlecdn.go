@@ -31,8 +31,8 @@ import (
 	"github.com/orocloud/orocloud-go/cdn"
 	"github.com/orocloud/orocloud-go/clock"
 	"github.com/orocloud/orocloud-go/environment"
-	"github.com/orocloud/orocloud-go/internal/retry"
 	"github.com/orocloud/orocloud-go/providers"
+	"github.com/orocloud/orocloud-go/retry"
 )
 
 // Options configure an Edge. The zero value is usable.
@@ -45,7 +45,7 @@ type Options struct {
 	// Clock times retries (default: the system clock).
 	Clock clock.Clock
 	// Retry is the retry policy for transient provider errors.
-	Retry cdn.RetryPolicy
+	Retry retry.Policy
 }
 
 // Edge is the Google Cloud CDN edge. It implements cdn.Edge.

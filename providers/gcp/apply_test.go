@@ -16,6 +16,7 @@ import (
 	"github.com/orocloud/orocloud-go/providers"
 	"github.com/orocloud/orocloud-go/providers/gcp"
 	"github.com/orocloud/orocloud-go/providers/gcp/gcpfake"
+	"github.com/orocloud/orocloud-go/retry"
 )
 
 // TestApplyStandardEnvironment applies the standard GCP environment (Google
@@ -27,7 +28,7 @@ func TestApplyStandardEnvironment(t *testing.T) {
 	srv := gcpfake.New(&gcpfake.Options{OperationDelay: 5 * time.Millisecond})
 	defer srv.Close()
 	prov, err := gcp.Open(ctx, "acme-project", &gcp.Options{Endpoint: srv.URL, PollInterval: 2 * time.Millisecond,
-		Retry: gcp.RetryPolicy{Initial: time.Millisecond, Max: 5 * time.Millisecond}})
+		Retry: retry.Policy{Initial: time.Millisecond, Max: 5 * time.Millisecond}})
 	require.NoError(t, err)
 	defer prov.Close()
 

@@ -11,6 +11,7 @@ import (
 	"github.com/orocloud/orocloud-go/providers/gcp"
 	"github.com/orocloud/orocloud-go/providers/gcp/gcpfake"
 	"github.com/orocloud/orocloud-go/providers/providertest"
+	"github.com/orocloud/orocloud-go/retry"
 )
 
 // harness runs the conformance suite on the real Compute and Storage
@@ -24,7 +25,7 @@ func (h *harness) MakeProvider(ctx context.Context) (providers.Provider, error) 
 	return gcp.Open(ctx, "conformance-project", &gcp.Options{
 		Endpoint:     h.srv.URL,
 		PollInterval: 2 * time.Millisecond,
-		Retry:        gcp.RetryPolicy{Initial: time.Millisecond, Max: 5 * time.Millisecond},
+		Retry:        retry.Policy{Initial: time.Millisecond, Max: 5 * time.Millisecond},
 		// Small chunks keep the large-object round trip quick under -race
 		// while still spanning several resumable chunks.
 		UploadChunkSize: 256 << 10,

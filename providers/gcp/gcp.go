@@ -96,8 +96,8 @@ import (
 	"google.golang.org/api/option"
 
 	"github.com/orocloud/orocloud-go/clock"
-	"github.com/orocloud/orocloud-go/internal/retry"
 	"github.com/orocloud/orocloud-go/providers"
+	"github.com/orocloud/orocloud-go/retry"
 )
 
 // Defaults of Options.
@@ -139,7 +139,8 @@ type Options struct {
 	// Retry configures retries of transient errors. MaxAttempts 1 turns
 	// them off (and RetriesTransientErrors then reports false, so callers
 	// retry instead).
-	Retry RetryPolicy
+	// Only MaxAttempts, Initial and Max are read; waits run on Clock.
+	Retry retry.Policy
 	// PollInterval bounds the interval between polls of a long-running
 	// operation (default DefaultPollInterval). The first poll comes after a
 	// tenth of it and the interval doubles up to it, so quick operations
@@ -154,15 +155,6 @@ type Options struct {
 	// multiple of 256 KiB as the API requires). Objects smaller than a chunk
 	// go in one request.
 	UploadChunkSize int
-}
-
-// RetryPolicy configures the retries of transient errors. Zero fields take
-// the SDK's defaults (5 attempts, 100 ms initial backoff doubling up to
-// 5 s).
-type RetryPolicy struct {
-	MaxAttempts int
-	Initial     time.Duration
-	Max         time.Duration
 }
 
 // Provider is the Google Cloud provider. It is safe for concurrent use.

@@ -24,6 +24,7 @@ import (
 	"github.com/orocloud/orocloud-go/providers"
 	"github.com/orocloud/orocloud-go/providers/gcp"
 	"github.com/orocloud/orocloud-go/providers/gcp/gcpfake"
+	"github.com/orocloud/orocloud-go/retry"
 )
 
 const (
@@ -50,7 +51,7 @@ func newEnv(t *testing.T, fopts *gcpfake.Options, auto bool) *env {
 	opts := &gcp.Options{
 		Endpoint:        srv.URL,
 		PollInterval:    2 * time.Millisecond,
-		Retry:           gcp.RetryPolicy{Initial: time.Millisecond, Max: 4 * time.Millisecond},
+		Retry:           retry.Policy{Initial: time.Millisecond, Max: 4 * time.Millisecond},
 		Logger:          slog.New(slog.NewTextHandler(&lockedWriter{b: logs}, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		MachineTypes:    map[string]string{"web": "e2-standard-4", "": "e2-small"},
 		Images:          map[string]string{"": "projects/debian-cloud/global/images/family/debian-12"},
@@ -563,7 +564,7 @@ func TestEnsureLoadBalancerMissingAddressCreatesNothing(t *testing.T) {
 func TestSelfRetrying(t *testing.T) {
 	e := newEnv(t, nil, false)
 	assert.True(t, providers.RetriesItself(e.p), "the reconciler must not stack retries on the provider's")
-	p, err := gcp.Open(t.Context(), project, &gcp.Options{Endpoint: e.srv.URL, Retry: gcp.RetryPolicy{MaxAttempts: 1}})
+	p, err := gcp.Open(t.Context(), project, &gcp.Options{Endpoint: e.srv.URL, Retry: retry.Policy{MaxAttempts: 1}})
 	require.NoError(t, err)
 	defer p.Close()
 	assert.False(t, providers.RetriesItself(p))

@@ -18,9 +18,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/orocloud/orocloud-go/clock"
-	"github.com/orocloud/orocloud-go/internal/retry"
 	"github.com/orocloud/orocloud-go/providers"
 	"github.com/orocloud/orocloud-go/providers/memory"
+	"github.com/orocloud/orocloud-go/retry"
 )
 
 const region = "europe-west3"

@@ -16,8 +16,8 @@ import (
 	"github.com/oracle/oci-go-sdk/v65/objectstorage"
 
 	"github.com/orocloud/orocloud-go/clock"
-	"github.com/orocloud/orocloud-go/internal/retry"
 	"github.com/orocloud/orocloud-go/providers"
+	"github.com/orocloud/orocloud-go/retry"
 )
 
 // Shape is an OCI compute shape with, for flexible shapes, its size.

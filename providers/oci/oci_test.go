@@ -26,10 +26,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/orocloud/orocloud-go/clock"
-	"github.com/orocloud/orocloud-go/internal/retry"
 	"github.com/orocloud/orocloud-go/providers"
 	"github.com/orocloud/orocloud-go/providers/oci"
 	"github.com/orocloud/orocloud-go/providers/oci/ocifake"
+	"github.com/orocloud/orocloud-go/retry"
 )
 
 func webSpec(srv *ocifake.Server, name string) providers.InstanceSpec {

@@ -1,6 +1,12 @@
 // Package retry runs an operation again on transient errors, with capped
 // exponential backoff and full jitter, honouring a service's Retry-After, on
 // an injectable clock.
+//
+// Policy is the SDK's one retry configuration: every Options.Retry (the
+// reconciler and orocloud.Options, the GCP and OCI providers, the edges,
+// the failover fencer) takes a Policy. Retries happen once in a stack: a
+// driver that retries by itself says so (providers.SelfRetrying) and its
+// callers then make a single attempt.
 package retry
 
 import (

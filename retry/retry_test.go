@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/orocloud/orocloud-go/clock"
-	"github.com/orocloud/orocloud-go/internal/retry"
 	"github.com/orocloud/orocloud-go/providers"
+	"github.com/orocloud/orocloud-go/retry"
 )
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
