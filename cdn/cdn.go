@@ -381,7 +381,6 @@ func openRanges(ranges []string) []string {
 	return out
 }
 
-
 // String summarises the edge on one line. The tunnel token shows as
 // [REDACTED].
 func (s *State) String() string {
