@@ -54,7 +54,15 @@ func main() {
 	runs := flag.Int("runs", 3, "timed runs per pipeline")
 	fillers := flag.String("filler", "pgbench,md5", "data sets: pgbench (stock filler), md5")
 	workDir := flag.String("work", "/tmp/orocloud-backupbench", "scratch directory (wiped)")
+	probe := flag.Bool("probe", false, "measure server CPU of single COPY forms and of Backup at Parallel 1 and 2 (where the server CPU goes)")
 	flag.Parse()
+	if *probe {
+		if err := runProbe(*scale, *workDir); err != nil {
+			fmt.Fprintln(os.Stderr, "backupbench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *child != "" {
 		os.Exit(runChild(*child, *dsn, *storeDir, *keyFile, *point, *parallel))
 	}
@@ -443,4 +451,68 @@ func fmtRuns(xs []sample) string {
 		s[i] = fmt.Sprintf("%.2f", x.wall)
 	}
 	return strings.Join(s, ", ")
+}
+
+// runProbe prints the wall time and server CPU of single COPY statements
+// (through psql to /dev/null) and of Backup with one and two streams.
+func runProbe(scale int, work string) error {
+	ctx := context.Background()
+	_ = os.RemoveAll(work)
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	self, _ := os.Executable()
+	srv, err := pgharness.Start(ctx, &pgharness.Options{Fsync: true, Settings: map[string]string{"shared_buffers": "1GB"}})
+	if err != nil {
+		return err
+	}
+	defer srv.Cleanup()
+	kek, _ := backup.GenerateKEK("bench")
+	keys := filepath.Join(work, "keys")
+	if err := backup.WriteKeyFile(keys, kek); err != nil {
+		return err
+	}
+	b := &bench{srv: srv, work: work, bin: srv.BinDir(), self: self, keys: keys, par: 2,
+		env: append(os.Environ(), "PGHOST=127.0.0.1", fmt.Sprintf("PGPORT=%d", srv.Port()), "PGUSER=postgres")}
+	if err := b.exec("postgres", "CREATE DATABASE bench"); err != nil {
+		return err
+	}
+	if _, err := b.sh(fmt.Sprintf("%s -i -q -s %d bench", filepath.Join(b.bin, "pgbench"), scale)); err != nil {
+		return err
+	}
+	_ = b.exec("bench", "VACUUM ANALYZE", "CHECKPOINT")
+	psql := filepath.Join(b.bin, "psql") + " -X -q -d bench -c "
+	for _, q := range []string{
+		`"COPY pgbench_accounts TO STDOUT" > /dev/null`,
+		`"COPY pgbench_accounts (aid, bid, abalance, filler) TO STDOUT" > /dev/null`,
+		`"COPY (SELECT aid, bid, abalance, filler FROM ONLY pgbench_accounts WHERE ctid >= '(0,0)'::tid) TO STDOUT" > /dev/null`,
+		`"COPY pgbench_accounts TO STDOUT WITH (FORMAT binary)" > /dev/null`,
+	} {
+		for range 2 {
+			b.quiesce()
+			s, err := b.measure(func() (float64, error) { return b.sh(psql + q) })
+			if err != nil {
+				return err
+			}
+			fmt.Printf("%-130s wall %.2f s, server CPU %.2f s, client CPU %.2f s\n", q, s.wall, s.server, s.client)
+		}
+	}
+	for _, par := range []int{1, 2} {
+		b.par = par
+		for range 2 {
+			store := filepath.Join(work, "store")
+			_ = os.RemoveAll(store)
+			b.quiesce()
+			s, err := b.measure(func() (float64, error) {
+				r, err := b.child("backup", "bench", store, "")
+				return r.Wall, err
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Printf("%-130s wall %.2f s, server CPU %.2f s, client CPU %.2f s\n", fmt.Sprintf("Backup, Parallel %d", par), s.wall, s.server, s.client)
+		}
+	}
+	return nil
 }
