@@ -2194,3 +2194,65 @@ func (c *MockLoadBalancersGetLoadBalancerCall) DoAndReturn(f func(context.Contex
 	c.Call = c.Call.DoAndReturn(f)
 	return c
 }
+
+// MockSelfRetrying is a mock of SelfRetrying interface.
+type MockSelfRetrying struct {
+	ctrl     *gomock.Controller
+	recorder *MockSelfRetryingMockRecorder
+	isgomock struct{}
+}
+
+// MockSelfRetryingMockRecorder is the mock recorder for MockSelfRetrying.
+type MockSelfRetryingMockRecorder struct {
+	mock *MockSelfRetrying
+}
+
+// NewMockSelfRetrying creates a new mock instance.
+func NewMockSelfRetrying(ctrl *gomock.Controller) *MockSelfRetrying {
+	mock := &MockSelfRetrying{ctrl: ctrl}
+	mock.recorder = &MockSelfRetryingMockRecorder{mock}
+	return mock
+}
+
+// EXPECT returns an object that allows the caller to indicate expected use.
+func (m *MockSelfRetrying) EXPECT() *MockSelfRetryingMockRecorder {
+	return m.recorder
+}
+
+// RetriesTransientErrors mocks base method.
+func (m *MockSelfRetrying) RetriesTransientErrors() bool {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "RetriesTransientErrors")
+	ret0, _ := ret[0].(bool)
+	return ret0
+}
+
+// RetriesTransientErrors indicates an expected call of RetriesTransientErrors.
+func (mr *MockSelfRetryingMockRecorder) RetriesTransientErrors() *MockSelfRetryingRetriesTransientErrorsCall {
+	mr.mock.ctrl.T.Helper()
+	call := mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "RetriesTransientErrors", reflect.TypeOf((*MockSelfRetrying)(nil).RetriesTransientErrors))
+	return &MockSelfRetryingRetriesTransientErrorsCall{Call: call}
+}
+
+// MockSelfRetryingRetriesTransientErrorsCall wrap *gomock.Call
+type MockSelfRetryingRetriesTransientErrorsCall struct {
+	*gomock.Call
+}
+
+// Return rewrite *gomock.Call.Return
+func (c *MockSelfRetryingRetriesTransientErrorsCall) Return(arg0 bool) *MockSelfRetryingRetriesTransientErrorsCall {
+	c.Call = c.Call.Return(arg0)
+	return c
+}
+
+// Do rewrite *gomock.Call.Do
+func (c *MockSelfRetryingRetriesTransientErrorsCall) Do(f func() bool) *MockSelfRetryingRetriesTransientErrorsCall {
+	c.Call = c.Call.Do(f)
+	return c
+}
+
+// DoAndReturn rewrite *gomock.Call.DoAndReturn
+func (c *MockSelfRetryingRetriesTransientErrorsCall) DoAndReturn(f func() bool) *MockSelfRetryingRetriesTransientErrorsCall {
+	c.Call = c.Call.DoAndReturn(f)
+	return c
+}
