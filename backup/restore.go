@@ -5,12 +5,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -325,7 +327,12 @@ func (e *Engine) loadPart(ctx context.Context, op string, m *manifest, dk []byte
 		sql := fmt.Sprintf("COPY %s (%s) FROM STDIN%s", pgx.Identifier{t.Schema, t.Name}.Sanitize(), strings.Join(t.Columns, ", "), copyWith(t))
 		fr := &frameReader{r: br}
 		rr := &rememberReader{r: fr}
-		if _, err := conn.PgConn().CopyFrom(ctx, rr, sql); err != nil {
+		gr := &guardedReader{r: rr}
+		_, err := conn.PgConn().CopyFrom(ctx, gr, sql)
+		// pgx may return (on a broken connection) while its reader goroutine
+		// is still inside Read: wait for it before touching the stream again.
+		gr.close()
+		if err != nil {
 			if rr.err != nil { // the server only echoes our reader's error back
 				err = rr.err
 			}
@@ -339,6 +346,31 @@ func (e *Engine) loadPart(ctx context.Context, op string, m *manifest, dk []byte
 		return readErr(op, m.ID, p.Name, err)
 	}
 	return check()
+}
+
+// guardedReader serialises Reads with close: after close returns, no Read
+// is running and none will touch r again.
+type guardedReader struct {
+	mu     sync.Mutex
+	r      io.Reader
+	closed bool
+}
+
+var errReaderClosed = errors.New("backup: stream closed")
+
+func (g *guardedReader) Read(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return 0, errReaderClosed
+	}
+	return g.r.Read(p)
+}
+
+func (g *guardedReader) close() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
 }
 
 // rememberReader keeps the first non-EOF error of r.
