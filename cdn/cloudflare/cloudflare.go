@@ -628,23 +628,7 @@ func classify(err error, op, resource string) error {
 	return pe
 }
 
-func codeOfStatus(status int) providers.ErrorCode {
-	switch {
-	case status == http.StatusBadRequest || status == http.StatusUnprocessableEntity:
-		return providers.InvalidArgument
-	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		return providers.PermissionDenied
-	case status == http.StatusNotFound:
-		return providers.NotFound
-	case status == http.StatusConflict:
-		return providers.AlreadyExists
-	case status == http.StatusTooManyRequests:
-		return providers.ResourceExhausted
-	case status == http.StatusRequestTimeout || status >= 500:
-		return providers.Unavailable
-	}
-	return providers.Unknown
-}
+func codeOfStatus(status int) providers.ErrorCode { return providers.CodeForHTTPStatus(status) }
 
 func retryAfter(h http.Header) time.Duration {
 	v := h.Get("Retry-After")

@@ -8,10 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"syscall"
-	"time"
 
 	"cloud.google.com/go/compute/apiv1/computepb"
 	"cloud.google.com/go/storage"
@@ -78,35 +76,16 @@ func codeOfOperationError(c string) providers.ErrorCode {
 	return providers.Unknown
 }
 
-// codeOfStatus maps an HTTP status (and the error's reason) to a code.
+// codeOfStatus maps an HTTP status (and the error's reason) to a code: the
+// shared HTTP mapping, with GCP's rate-limit reasons on 403.
 func codeOfStatus(status int, reason string) providers.ErrorCode {
-	switch {
-	case status == http.StatusBadRequest:
-		return providers.InvalidArgument
-	case status == http.StatusUnauthorized:
-		return providers.PermissionDenied
-	case status == http.StatusForbidden:
+	if status == http.StatusForbidden {
 		switch reason {
 		case "rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded":
 			return providers.ResourceExhausted
 		}
-		return providers.PermissionDenied
-	case status == http.StatusNotFound:
-		return providers.NotFound
-	case status == http.StatusConflict:
-		return providers.AlreadyExists
-	case status == http.StatusPreconditionFailed:
-		return providers.FailedPrecondition
-	case status == http.StatusTooManyRequests:
-		return providers.ResourceExhausted
-	case status == http.StatusRequestTimeout:
-		return providers.DeadlineExceeded
-	case status == http.StatusNotImplemented:
-		return providers.Unimplemented
-	case status >= 500:
-		return providers.Unavailable
 	}
-	return providers.Unknown
+	return providers.CodeForHTTPStatus(status)
 }
 
 // mapError turns a raw client error into a *providers.Error that keeps it
@@ -147,7 +126,7 @@ func mapError(err error, op, resource string, clk clock.Clock) error {
 	}
 	out := providers.Wrap(err, code, op, resource).(*providers.Error)
 	if header != nil {
-		out.RetryAfter = parseRetryAfter(header.Get("Retry-After"), clk)
+		out.RetryAfter = providers.ParseRetryAfter(header.Get("Retry-After"), clk.Now())
 	}
 	return out
 }
@@ -163,23 +142,6 @@ func isNetworkError(err error) bool {
 	}
 	var ue *url.Error
 	return errors.As(err, &ue)
-}
-
-// parseRetryAfter reads a Retry-After header: delay seconds or an HTTP date.
-func parseRetryAfter(v string, clk clock.Clock) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(v); err == nil && n > 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(clk.Now()); d > 0 {
-			return d
-		}
-	}
-	return 0
 }
 
 // newRequestID returns a random UUID (version 4), the form the Compute API

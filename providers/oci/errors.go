@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -24,32 +23,12 @@ type httpResponse = http.Response
 // providers.ErrorCode.
 func codeForStatus(status int, svcCode string) providers.ErrorCode {
 	switch {
-	case status == http.StatusBadRequest:
-		if strings.Contains(svcCode, "LimitExceeded") || strings.Contains(svcCode, "QuotaExceeded") {
-			return providers.ResourceExhausted
-		}
-		return providers.InvalidArgument
-	case status == http.StatusUnauthorized, status == http.StatusForbidden:
-		return providers.PermissionDenied
-	case status == http.StatusNotFound:
-		return providers.NotFound
-	case status == http.StatusConflict:
-		if strings.Contains(svcCode, "AlreadyExists") {
-			return providers.AlreadyExists
-		}
-		return providers.FailedPrecondition
-	case status == http.StatusPreconditionFailed:
-		return providers.FailedPrecondition
-	case status == http.StatusTooManyRequests:
+	case status == http.StatusBadRequest && (strings.Contains(svcCode, "LimitExceeded") || strings.Contains(svcCode, "QuotaExceeded")):
 		return providers.ResourceExhausted
-	case status == http.StatusNotImplemented:
-		return providers.Unimplemented
-	case status >= 500:
-		return providers.Unavailable
-	case status == http.StatusRequestTimeout:
-		return providers.DeadlineExceeded
+	case status == http.StatusConflict && !strings.Contains(svcCode, "AlreadyExists"):
+		return providers.FailedPrecondition
 	}
-	return providers.Unknown
+	return providers.CodeForHTTPStatus(status)
 }
 
 // mapError turns an SDK or transport error into a *providers.Error that
@@ -71,7 +50,7 @@ func mapError(op, resource string, raw *http.Response, err error, now func() tim
 			Err:      err,
 		}
 		if raw != nil {
-			e.RetryAfter = parseRetryAfter(raw.Header.Get("Retry-After"), now)
+			e.RetryAfter = providers.ParseRetryAfter(raw.Header.Get("Retry-After"), now())
 		}
 		return e
 	}
@@ -87,24 +66,6 @@ func isNetworkError(err error) bool {
 	return errors.As(err, &ue) || errors.As(err, &ne) || errors.Is(err, io.EOF) ||
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EPIPE)
-}
-
-// parseRetryAfter reads a Retry-After header: delay seconds or an HTTP date
-// (relative to now, which only serves this header's absolute form).
-func parseRetryAfter(v string, now func() time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(v); err == nil && n > 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now()); d > 0 {
-			return d
-		}
-	}
-	return 0
 }
 
 // escapeObjectName is the Object Storage client's request interceptor. The
