@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/url"
 	"os"
 	"os/exec"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/orocloud/orocloud-go/providers"
 )
@@ -44,6 +46,9 @@ import (
 // does), so the point is consistent as of its start.
 
 const frameBuf = 256 << 10
+
+// socketReadBuf is the read buffer in front of each database connection.
+const socketReadBuf = 256 << 10
 
 // frameWriter frames a segment's COPY stream.
 type frameWriter struct {
@@ -208,6 +213,12 @@ func connect(ctx context.Context, dsn, op string) (*pgx.Conn, error) {
 		return nil, &providers.Error{Code: providers.InvalidArgument, Op: op, Msg: "invalid database connection string (not shown: it may hold a password)"}
 	}
 	cfg.RuntimeParams["application_name"] = "orocloud-backup"
+	// pgconn reads the socket 8 KiB at a time (one read syscall, and often
+	// an EAGAIN plus an epoll wait, per 8 KiB of COPY data); a larger
+	// buffer in front takes whatever the socket holds in one read.
+	cfg.BuildFrontend = func(r io.Reader, w io.Writer) *pgproto3.Frontend {
+		return pgproto3.NewFrontend(bufio.NewReaderSize(r, socketReadBuf), w)
+	}
 	c, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, providers.Wrap(redactErr(err, cfg.Password), providers.Unavailable, op, "database "+cfg.Database)
@@ -316,6 +327,9 @@ ORDER BY 3 DESC, 1, 2`)
 
 	// Segments, largest first; tables above SegmentSize split by ctid.
 	segPages := max(1, e.opts.SegmentSize/8192)
+	if e.opts.Parallel <= 1 {
+		segPages = math.MaxInt64 // one stream: whole-table COPY is cheaper
+	}
 	var jobs []job
 	var total int64
 	for ti, t := range tables {
