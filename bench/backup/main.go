@@ -304,6 +304,33 @@ func run(scale, runs, par int, fillers []string, work string) error {
 	enc := "openssl enc -aes-256-cbc -pbkdf2 -pass env:BENCH_PASS"
 	dec := "openssl enc -d -aes-256-cbc -pbkdf2 -pass env:BENCH_PASS"
 	pg := func(s string) string { return filepath.Join(b.bin, s) }
+	// restic and pgBackRest (backup only), when installed.
+	_, errRestic := exec.LookPath("restic")
+	_, errPgbr := exec.LookPath("pgbackrest")
+	withRestic, withPgbr := errRestic == nil, errPgbr == nil
+	resticRepo := filepath.Join(work, "restic-repo")
+	b.env = append(b.env, "RESTIC_PASSWORD=bench-secret-pass", "RESTIC_REPOSITORY="+resticRepo, "RESTIC_CACHE_DIR="+filepath.Join(work, "restic-cache"))
+	pgbrDir := filepath.Join(work, "pgbackrest")
+	pgbrConf := filepath.Join(pgbrDir, "pgbackrest.conf")
+	if withPgbr {
+		conf := fmt.Sprintf("[global]\nrepo1-path=%[1]s/repo\nrepo1-cipher-type=aes-256-cbc\nrepo1-cipher-pass=bench-secret-pass\nrepo1-retention-full=1\nprocess-max=2\ncompress-type=none\nstart-fast=y\nlog-path=%[1]s/log\nlock-path=%[1]s/lock\nspool-path=%[1]s/spool\nlog-level-console=warn\nlog-level-file=off\n\n[bench]\npg1-path=%[2]s\npg1-port=%[3]d\npg1-socket-path=%[2]s\n",
+			pgbrDir, srv.DataDir(), srv.Port())
+		if err := os.MkdirAll(pgbrDir, 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(pgbrConf, []byte(conf), 0o600); err != nil {
+			return err
+		}
+		if _, err := b.sh("chmod 755 " + work + " && chown -R postgres:postgres " + pgbrDir); err != nil {
+			return err
+		}
+	}
+	pgbr := func(args string) string {
+		return "runuser -u postgres -- pgbackrest --config=" + pgbrConf + " --stanza=bench " + args
+	}
+	setArchive := func(cmd string) error {
+		return b.exec("postgres", "ALTER SYSTEM SET archive_command = '"+strings.ReplaceAll(cmd, "'", "''")+"'", "SELECT pg_reload_conf()")
+	}
 	fmt.Printf("# backupbench %s, scale %d, runs %d, parallel %d, nproc 2\n\n", time.Now().UTC().Format(time.RFC3339), scale, runs, par)
 	for _, filler := range fillers {
 		_ = b.exec("postgres", "DROP DATABASE IF EXISTS bench")
@@ -336,6 +363,16 @@ func run(scale, runs, par int, fillers []string, work string) error {
 		var stored int64
 		store := filepath.Join(work, "store")
 		var lastPoint string
+		if withPgbr {
+			if err := setArchive("pgbackrest --config=" + pgbrConf + " --stanza=bench archive-push %p"); err != nil {
+				return err
+			}
+			time.Sleep(time.Second) // let the archiver pick up the new command
+			if _, err := b.sh(pgbr("stanza-create") + " && " + pgbr("check")); err != nil {
+				logTail, _ := exec.Command("tail", "-n", "20", srv.LogPath()).Output()
+				return fmt.Errorf("%w\nserver log:\n%s", err, logTail)
+			}
+		}
 		for i := 0; i <= runs; i++ { // run 0 is the warm-up
 			_ = os.RemoveAll(store)
 			b.quiesce()
@@ -363,6 +400,34 @@ func run(scale, runs, par int, fillers []string, work string) error {
 				return err
 			}
 			lastPoint, stored = r.ID, r.Stored
+			var t4, t5 sample
+			if withRestic {
+				if _, err := b.sh("rm -rf " + resticRepo + " && restic init -q"); err != nil {
+					return err
+				}
+				b.quiesce()
+				t4, err = b.measure(func() (float64, error) {
+					return b.sh(fmt.Sprintf("%s bench | restic backup -q --stdin --stdin-filename bench.sql", pg("pg_dump")))
+				})
+				if err != nil {
+					return err
+				}
+			}
+			if withPgbr {
+				b.quiesce()
+				t5, err = b.measure(func() (float64, error) {
+					return b.sh(pgbr("--type=full backup"))
+				})
+				if err != nil {
+					return err
+				}
+			}
+			if i > 0 && withRestic {
+				times[kRestic] = append(times[kRestic], t4)
+			}
+			if i > 0 && withPgbr {
+				times[kPgbr] = append(times[kPgbr], t5)
+			}
 			if i > 0 {
 				times["peer pg_dump -Fc -Z0 \\| openssl"] = append(times["peer pg_dump -Fc -Z0 \\| openssl"], t1)
 				times["peer pg_dump -Fc \\| openssl"] = append(times["peer pg_dump -Fc \\| openssl"], t2)
@@ -370,6 +435,11 @@ func run(scale, runs, par int, fillers []string, work string) error {
 				rss["orocloud Backup"] = max(rss["orocloud Backup"], r.MaxRSS)
 			}
 			_ = os.Remove(filepath.Join(work, "fc.enc"))
+		}
+		if withPgbr {
+			if err := setArchive("/bin/true"); err != nil {
+				return err
+			}
 		}
 		// Restore: the peer's directory-format dump, encrypted as one tar.
 		if _, err := b.sh(fmt.Sprintf("rm -rf %[1]s/dir && %[2]s -Fd -j 2 -f %[1]s/dir bench && tar -C %[1]s/dir -cf - . | %[3]s > %[1]s/dir.tar.enc && rm -rf %[1]s/dir", work, pg("pg_dump"), enc)); err != nil {
@@ -414,7 +484,10 @@ func run(scale, runs, par int, fillers []string, work string) error {
 		}
 		_ = b.exec("postgres", "DROP DATABASE IF EXISTS r")
 		fmt.Printf("| pipeline | wall per run (s) | median wall s | median client CPU s | median server CPU s | peak RSS MiB |\n|---|---|---|---|---|---|\n")
-		for _, k := range []string{"peer pg_dump -Fc \\| openssl", "peer pg_dump -Fc -Z0 \\| openssl", "orocloud Backup", "peer openssl -d \\| tar x; pg_restore -j 2", "orocloud Restore"} {
+		for _, k := range []string{"peer pg_dump -Fc \\| openssl", "peer pg_dump -Fc -Z0 \\| openssl", kRestic, kPgbr, "orocloud Backup", "peer openssl -d \\| tar x; pg_restore -j 2", "orocloud Restore"} {
+			if len(times[k]) == 0 {
+				continue
+			}
 			r := ""
 			if v, ok := rss[k]; ok {
 				r = fmt.Sprintf("%.0f", float64(v)/1024)
@@ -427,10 +500,22 @@ func run(scale, runs, par int, fillers []string, work string) error {
 			stored, med(ob, wallOf)/med(z0, wallOf), med(ob, cpuOf)/med(z0, cpuOf),
 			med(ob, wallOf)/med(fc, wallOf), med(ob, cpuOf)/med(fc, cpuOf),
 			med(or, wallOf)/med(pr, wallOf), med(or, cpuOf)/med(pr, cpuOf))
+		if len(times[kRestic]) > 0 {
+			fmt.Printf("Backup vs pg_dump | restic backup --stdin = **%.2f** (%.2f)\n\n", med(ob, wallOf)/med(times[kRestic], wallOf), med(ob, cpuOf)/med(times[kRestic], cpuOf))
+		}
+		if len(times[kPgbr]) > 0 {
+			fmt.Printf("Backup vs pgBackRest full = **%.2f** (%.2f)\n\n", med(ob, wallOf)/med(times[kPgbr], wallOf), med(ob, cpuOf)/med(times[kPgbr], cpuOf))
+		}
 	}
 	_ = pgx.Identifier{}
 	return nil
 }
+
+// Peer pipelines measured when installed (backup only).
+const (
+	kRestic = "peer pg_dump \\| restic backup --stdin"
+	kPgbr   = "peer pgBackRest full, aes-256-cbc, process-max 2, compress-type none"
+)
 
 func wallOf(s sample) float64   { return s.wall }
 func clientOf(s sample) float64 { return s.client }
