@@ -120,7 +120,7 @@ func (e *Environment) Place(zones []providers.Zone) ([]Node, error) {
 	if !validEnvName(e.Name) {
 		vs.add("name", fmt.Sprintf("%q is not a valid environment name", e.Name), "1 to 40 lower case letters, digits and '-', starting with a letter")
 	}
-	for _, t := range Tiers {
+	for _, t := range allTiers {
 		n := e.NodeCount(t)
 		if n < 0 || n > MaxTierNodes {
 			vs.add(countField(t), fmt.Sprintf("%d nodes is outside 0..%d", n, MaxTierNodes), "")
@@ -131,12 +131,12 @@ func (e *Environment) Place(zones []providers.Zone) ([]Node, error) {
 		return nil, vs.err(e.Name)
 	}
 	total := 0
-	for _, t := range Tiers {
+	for _, t := range allTiers {
 		total += e.NodeCount(t)
 	}
 	nodes := make([]Node, 0, total)
 	d := len(domains)
-	for _, t := range Tiers {
+	for _, t := range allTiers {
 		off := tierOffset[t]
 		m := e.machine(t)
 		for i := 1; i <= e.NodeCount(t); i++ {

@@ -536,7 +536,7 @@ func DesiredResources(env *Environment, nodes []Node, opts *PlanOptions) *Desire
 		Labels:      withLabels(map[string]string{providers.LabelRole: "primary-address"}),
 	})
 	var internalPorts []int
-	for _, t := range Tiers {
+	for _, t := range allTiers {
 		internalPorts = append(internalPorts, tierPorts[t]...)
 	}
 	slices.Sort(internalPorts)

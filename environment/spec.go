@@ -1,6 +1,8 @@
 package environment
 
 import (
+	"slices"
+
 	"github.com/orocloud/orocloud-go/providers"
 )
 
@@ -30,8 +32,12 @@ const (
 	TierGridFS        Tier = "gridfs"
 )
 
-// Tiers lists every tier in a stable order.
-var Tiers = []Tier{TierWeb, TierElasticsearch, TierPostgreSQL, TierRabbitMQ, TierConsumer, TierSMTP, TierRedis, TierGridFS}
+// allTiers lists every tier in a stable order (an array: nothing can
+// change it).
+var allTiers = [...]Tier{TierWeb, TierElasticsearch, TierPostgreSQL, TierRabbitMQ, TierConsumer, TierSMTP, TierRedis, TierGridFS}
+
+// AllTiers returns every tier in a stable order, in a new slice.
+func AllTiers() []Tier { return slices.Clone(allTiers[:]) }
 
 // Node roles. Most tiers have one role ("node"); PostgreSQL has a primary, a
 // secondary (the failover target in another zone) and optional replicas;

@@ -687,7 +687,7 @@ func (e *Environment) checkIngress(vs *violations) {
 		switch {
 		case r.Tier == "":
 			vs.add(f+".tier", "required", "one of "+tierList())
-		case !slices.Contains(Tiers, r.Tier):
+		case !slices.Contains(allTiers[:], r.Tier):
 			vs.add(f+".tier", fmt.Sprintf("unknown tier %q", r.Tier), "one of "+tierList())
 		}
 		if len(r.Ports) == 0 {
@@ -718,8 +718,8 @@ func (e *Environment) checkIngress(vs *violations) {
 }
 
 func tierList() string {
-	s := make([]string, len(Tiers))
-	for i, t := range Tiers {
+	s := make([]string, len(allTiers))
+	for i, t := range allTiers {
 		s[i] = string(t)
 	}
 	return strings.Join(s, ", ")
