@@ -193,7 +193,16 @@ func isContact(by string, c environment.Contact) bool {
 
 func (r *Runner) stepProvision(ctx context.Context, snap *RunState) stepResult {
 	env := TargetEnvironment(snap)
-	plan, err := r.rec.Plan(ctx, env, r.o.PlanOptions)
+	var po environment.PlanOptions
+	if r.o.PlanOptions != nil {
+		po = *r.o.PlanOptions
+	}
+	if snap.Mode == ModeFailover {
+		// The recovered environment is reached on the DR address reserved
+		// at onboarding, not on a new one.
+		po.PrimaryAddress = environment.DRAddressName(env.Name)
+	}
+	plan, err := r.rec.Plan(ctx, env, &po)
 	if err != nil {
 		return stepResult{err: fmt.Errorf("plan %s in %s: %w", env.Name, env.Region, err)}
 	}

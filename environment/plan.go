@@ -249,6 +249,13 @@ type PlanOptions struct {
 	// state no longer has (a tier scaled down). Default true; set
 	// KeepExtra to keep them.
 	KeepExtra bool
+	// PrimaryAddress names the regional address the environment is reached
+	// on, instead of PrimaryAddressName(env). Disaster recovery sets it to
+	// DRAddressName(env) so the recovered environment uses the DR address
+	// reserved at onboarding (the one customers whitelisted) rather than a
+	// new one. Ignored with Google CDN, whose load balancer needs the global
+	// primary address.
+	PrimaryAddress string
 }
 
 // Reconciler plans and applies environments on one provider. It is safe for
@@ -526,12 +533,14 @@ func DesiredResources(env *Environment, nodes []Node, opts *PlanOptions) *Desire
 			Metadata: md, Secrets: secrets,
 		})
 	}
-	addrRegion := env.Region
+	addrRegion, addrName := env.Region, PrimaryAddressName(env.Name)
 	if env.CDN.Kind == CDNGoogle {
 		addrRegion = "" // the global load balancer needs a global address
+	} else if po.PrimaryAddress != "" {
+		addrName = po.PrimaryAddress
 	}
 	d.Addresses = append(d.Addresses, providers.AddressSpec{
-		Name: PrimaryAddressName(env.Name), Region: addrRegion,
+		Name: addrName, Region: addrRegion,
 		Description: "primary address of OroCommerce environment " + env.Name,
 		Labels:      withLabels(map[string]string{providers.LabelRole: "primary-address"}),
 	})
