@@ -60,3 +60,16 @@ func invalid(op string, problems []string) error {
 }
 
 func asErr(err error, target **providers.Error) bool { return errors.As(err, target) }
+
+// MissingPartError is the cause (reachable with errors.As) of the
+// FailedPrecondition error Restore returns when the target asks for a part
+// the point does not hold: "media" (the backup had no media directory) or
+// "code" (the backup kept only the code reference). Callers that restore
+// whatever a point holds drop that target and call Restore again.
+type MissingPartError struct {
+	Point string
+	Part  string
+}
+
+// Error implements error.
+func (e *MissingPartError) Error() string { return "point " + e.Point + " has no " + e.Part + " part" }

@@ -128,7 +128,7 @@ func (e *Engine) Restore(ctx context.Context, id string, t Target) (*RestoreResu
 			continue
 		}
 		if _, ok := m.part(d.part); !ok {
-			return nil, &providers.Error{Code: providers.FailedPrecondition, Op: op, Resource: id, Msg: "the point has no " + d.part + " part"}
+			return nil, &providers.Error{Code: providers.FailedPrecondition, Op: op, Resource: id, Msg: "the point has no " + d.part + " part", Err: &MissingPartError{Point: id, Part: d.part}}
 		}
 		empty, err := emptyDir(d.dir)
 		if err != nil {

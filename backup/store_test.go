@@ -138,6 +138,14 @@ func TestMediaBackupOnEveryStore(t *testing.T) {
 			// The point has no database.
 			_, err = eng.Restore(ctx, res.Point.ID, backup.Target{Database: "host=127.0.0.1 port=1"})
 			assert.ErrorIs(t, err, providers.ErrFailedPrecondition)
+			// Nor a code archive (only the code reference): the error names
+			// the missing part as data.
+			_, err = eng.Restore(ctx, res.Point.ID, backup.Target{Media: filepath.Join(t.TempDir(), "m"), Code: filepath.Join(t.TempDir(), "code")})
+			assert.ErrorIs(t, err, providers.ErrFailedPrecondition)
+			var missing *backup.MissingPartError
+			require.ErrorAs(t, err, &missing)
+			assert.Equal(t, "code", missing.Part)
+			assert.Equal(t, res.Point.ID, missing.Point)
 		})
 	}
 }

@@ -66,13 +66,13 @@ func (b *EngineBackups) Restore(ctx context.Context, id string, t RestoreTarget)
 	bt := backup.Target{Database: t.Database.Reveal(), Media: t.Media, Code: t.Code, Replace: t.Replace}
 	for {
 		res, err := b.e.Restore(ctx, id, bt)
-		var pe *providers.Error
-		if err != nil && errors.As(err, &pe) && pe.Code == providers.FailedPrecondition {
+		var missing *backup.MissingPartError
+		if errors.As(err, &missing) {
 			switch {
-			case pe.Msg == "the point has no code part" && bt.Code != "":
+			case missing.Part == "code" && bt.Code != "":
 				bt.Code = ""
 				continue
-			case pe.Msg == "the point has no media part" && bt.Media != "":
+			case missing.Part == "media" && bt.Media != "":
 				bt.Media = ""
 				continue
 			}
