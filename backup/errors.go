@@ -25,6 +25,7 @@ type IntegrityError struct {
 // ErrIntegrity matches every *IntegrityError with errors.Is.
 var ErrIntegrity = errors.New("backup: integrity check failed")
 
+// Error names the point, the part and what failed.
 func (e *IntegrityError) Error() string {
 	return fmt.Sprintf("recovery point %s: part %s: integrity check failed: %s", e.Point, e.Part, e.Reason)
 }

@@ -485,9 +485,12 @@ func DRAddressName(env string) string { return env + "-dr" }
 
 func lbName(env string) string { return env + "-lb" }
 
-// NetworkTag is the network tag every node of env carries; TierTag the tag of
-// a tier's nodes (firewall rules target them).
-func NetworkTag(env string) string         { return env + "-node" }
+// NetworkTag is the network tag every node of env carries (the internal
+// firewall rule targets it).
+func NetworkTag(env string) string { return env + "-node" }
+
+// TierTag is the network tag of the nodes of one tier of env (tier ingress
+// rules target it).
 func TierTag(env string, tier Tier) string { return env + "-" + string(tier) }
 
 // DesiredResources returns the provider resources that make up env with the

@@ -53,6 +53,7 @@ type IntegrityError struct {
 	Reason string
 }
 
+// Error says which chunk failed and why.
 func (e *IntegrityError) Error() string {
 	if e.Chunk < 0 {
 		return fmt.Sprintf("integrity check failed in %q header: %s", e.Stream, e.Reason)
