@@ -74,11 +74,22 @@ func TestPrimaryStandbyLifecycle(t *testing.T) {
 	assert.NotContains(t, conninfo, "/root", "root's passfile path leaked into primary_conninfo")
 	assert.Equal(t, "100ms", scalar[string](t, s, "SHOW wal_retrieve_retry_interval"))
 
-	sc, err := s.Connect(ctx, "app")
-	require.NoError(t, err)
+	// A synchronous commit waits for the standby to flush the WAL, not to
+	// replay it: wait (bounded) until the row is visible there.
 	var n int
-	require.NoError(t, sc.QueryRow(ctx, "SELECT count(*) FROM t").Scan(&n))
-	sc.Close(ctx)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		sc, err := s.Connect(ctx, "app")
+		if err == nil {
+			err = sc.QueryRow(ctx, "SELECT count(*) FROM t").Scan(&n)
+			sc.Close(ctx)
+		}
+		if (err == nil && n == 1) || time.Now().After(deadline) {
+			require.NoError(t, err)
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	assert.Equal(t, 1, n)
 }
 
