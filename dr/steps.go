@@ -413,80 +413,21 @@ func (r *Runner) stepTeardown(ctx context.Context, snap *RunState) stepResult {
 // Global resources (a Google load balancer now fronting the primary region)
 // are left alone.
 func (r *Runner) decommission(ctx context.Context, env *environment.Environment) (int, error) {
-	sel := ownerSelector(env.Name)
-	pol := r.retryPolicy()
-	ins, err := retry.Value(ctx, pol, func(ctx context.Context) ([]providers.Instance, error) {
-		return r.prov.ListInstances(ctx, env.Region, sel)
+	drAddr := environment.DRAddressName(env.Name)
+	res, err := r.rec.DestroyWith(ctx, env, &environment.DestroyOptions{
+		RegionalOnly: true,
+		Keep: func(c environment.Change) bool {
+			return c.Kind == environment.KindAddress && c.Name == drAddr
+		},
 	})
-	if err != nil {
+	if res == nil {
 		return 0, err
 	}
-	fws, err := retry.Value(ctx, pol, func(ctx context.Context) ([]providers.FirewallRule, error) {
-		return r.prov.ListFirewallRules(ctx, env.Region, sel)
-	})
-	if err != nil {
-		return 0, err
-	}
-	addrs, err := retry.Value(ctx, pol, func(ctx context.Context) ([]providers.Address, error) {
-		return r.prov.ListAddresses(ctx, env.Region, sel)
-	})
-	if err != nil {
-		return 0, err
-	}
-	var jobs []func(context.Context) error
-	for _, in := range ins {
-		jobs = append(jobs, func(ctx context.Context) error {
-			return ignoreNotFound(r.prov.DeleteInstance(ctx, in.InstanceSpec.Ref()))
-		})
-	}
-	for _, f := range fws {
-		jobs = append(jobs, func(ctx context.Context) error {
-			return ignoreNotFound(r.prov.DeleteFirewallRule(ctx, f.Region, f.Name))
-		})
-	}
-	for _, a := range addrs {
-		if a.Name == environment.DRAddressName(env.Name) {
-			continue
-		}
-		jobs = append(jobs, func(ctx context.Context) error { return ignoreNotFound(r.prov.ReleaseAddress(ctx, a.Region, a.Name)) })
-	}
-	return len(jobs), r.parallel(ctx, jobs)
-}
-
-func ignoreNotFound(err error) error {
-	if providers.Code(err) == providers.NotFound {
-		return nil
-	}
-	return err
+	return len(res.Applied), err
 }
 
 func ownerSelector(env string) providers.Labels {
 	return providers.Labels{providers.LabelManagedBy: providers.ManagedByValue, providers.LabelEnvironment: env}
-}
-
-// parallel runs jobs with bounded parallelism and retries, returning every
-// error.
-func (r *Runner) parallel(ctx context.Context, jobs []func(context.Context) error) error {
-	n := r.o.Parallelism
-	if n <= 0 {
-		n = 10
-	}
-	sem := make(chan struct{}, n)
-	errs := make(chan error, len(jobs))
-	for _, j := range jobs {
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem }()
-			errs <- retry.Do(ctx, r.retryPolicy(), j)
-		}()
-	}
-	var all []error
-	for range jobs {
-		if err := <-errs; err != nil {
-			all = append(all, err)
-		}
-	}
-	return errors.Join(all...)
 }
 
 // ---- verify clean

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -265,13 +266,33 @@ func (r *Reconciler) call(ctx context.Context, c Change) error {
 // and the environment's name) in its region, and its global resources; it
 // never touches anything else. It is idempotent.
 func (r *Reconciler) Destroy(ctx context.Context, env *Environment) (*Result, error) {
+	return r.DestroyWith(ctx, env, nil)
+}
+
+// DestroyOptions narrow what DestroyWith deletes.
+type DestroyOptions struct {
+	// RegionalOnly leaves global resources alone (a Google load balancer
+	// and global addresses, which may front another region by now).
+	RegionalOnly bool
+	// Keep, when set, spares every resource it returns true for (the DR
+	// address customers whitelisted, say).
+	Keep func(Change) bool
+}
+
+// DestroyWith is Destroy narrowed by opts (nil deletes everything Destroy
+// does).
+func (r *Reconciler) DestroyWith(ctx context.Context, env *Environment, opts *DestroyOptions) (*Result, error) {
+	var o DestroyOptions
+	if opts != nil {
+		o = *opts
+	}
 	if env == nil {
 		return nil, providers.Errorf(providers.InvalidArgument, "environment: Destroy: nil environment")
 	}
 	if env.Name == "" || env.Region == "" {
 		return nil, providers.Errorf(providers.InvalidArgument, "environment: Destroy: name and region are required")
 	}
-	inv, err := r.observe(ctx, env.Name, env.Region, true)
+	inv, err := r.observe(ctx, env.Name, env.Region, !o.RegionalOnly)
 	if err != nil {
 		return nil, err
 	}
@@ -293,6 +314,9 @@ func (r *Reconciler) Destroy(ctx context.Context, env *Environment) (*Result, er
 		if f.Labels.OwnedBy(env.Name) {
 			changes = append(changes, Change{Action: ActionDelete, Kind: KindFirewallRule, Name: f.Name, Region: f.Region, Reason: "destroy"})
 		}
+	}
+	if o.Keep != nil {
+		changes = slices.DeleteFunc(changes, o.Keep)
 	}
 	return r.run(ctx, changes)
 }

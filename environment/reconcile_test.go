@@ -394,3 +394,33 @@ func TestNoStackedRetriesOverSelfRetryingDriver(t *testing.T) {
 	require.Len(t, res.Failed, 1)
 	assert.Equal(t, 1, prov.Calls()["CreateFirewallRule"])
 }
+
+func TestDestroyWithKeepsWhatItIsTold(t *testing.T) {
+	ctx := context.Background()
+	prov := memory.New(nil)
+	rec := newRec(t, prov, nil)
+	env := environment.Standard("acme", environment.GCP, "europe-west3") // global address + load balancer
+	planApply(t, rec, env)
+	_, err := prov.ReserveAddress(ctx, providers.AddressSpec{Name: environment.DRAddressName("acme"), Region: "europe-west3",
+		Labels: providers.Labels{providers.LabelManagedBy: providers.ManagedByValue, providers.LabelEnvironment: "acme"}})
+	require.NoError(t, err)
+
+	res, err := rec.DestroyWith(ctx, env, &environment.DestroyOptions{
+		RegionalOnly: true,
+		Keep: func(c environment.Change) bool {
+			return c.Kind == environment.KindAddress && c.Name == environment.DRAddressName("acme")
+		},
+	})
+	require.NoError(t, err)
+	assert.NotEmpty(t, res.Applied)
+	inv, err := rec.Observe(ctx, env)
+	require.NoError(t, err)
+	assert.Empty(t, inv.Instances)
+	assert.Empty(t, inv.FirewallRules)
+	assert.NotNil(t, inv.LoadBalancer, "global resources stay with RegionalOnly")
+	var names []string
+	for _, a := range inv.Addresses {
+		names = append(names, a.Name)
+	}
+	assert.ElementsMatch(t, []string{"acme-dr", "acme-primary"}, names, "the kept regional address and the global one remain")
+}
