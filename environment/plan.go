@@ -52,7 +52,7 @@ func (a Action) symbol() string {
 	return "?"
 }
 
-// mutating reports whether the action changes provider state (all do).
+// valid reports whether a is one of the plan actions.
 func (a Action) valid() bool { return a == ActionCreate || a == ActionUpdate || a == ActionDelete }
 
 // Change is one step of a plan. Exactly one of the resource fields is set,
@@ -781,9 +781,10 @@ func (p *Plan) diff(d *Desired, inv *Inventory, prune bool) {
 	p.Changes = slices.Concat(creates, updates, deletes)
 }
 
+// sortedCopy returns a sorted copy of s, for order-insensitive comparison.
+func sortedCopy[T cmp.Ordered](s []T) []T { s = slices.Clone(s); slices.Sort(s); return s }
+
 func sameRule(a, b providers.FirewallRule) bool {
-	norm := func(s []string) []string { s = slices.Clone(s); slices.Sort(s); return s }
-	normi := func(s []int) []int { s = slices.Clone(s); slices.Sort(s); return s }
 	pa, pb := a.Protocol, b.Protocol
 	if pa == "" {
 		pa = providers.TCP
@@ -791,8 +792,8 @@ func sameRule(a, b providers.FirewallRule) bool {
 	if pb == "" {
 		pb = providers.TCP
 	}
-	return pa == pb && slices.Equal(normi(a.Ports), normi(b.Ports)) &&
-		slices.Equal(norm(a.SourceRanges), norm(b.SourceRanges)) && slices.Equal(norm(a.TargetTags), norm(b.TargetTags))
+	return pa == pb && slices.Equal(sortedCopy(a.Ports), sortedCopy(b.Ports)) &&
+		slices.Equal(sortedCopy(a.SourceRanges), sortedCopy(b.SourceRanges)) && slices.Equal(sortedCopy(a.TargetTags), sortedCopy(b.TargetTags))
 }
 
 func sameLB(a, b providers.LoadBalancerSpec) bool {
@@ -804,7 +805,6 @@ func sameLB(a, b providers.LoadBalancerSpec) bool {
 		slices.Sort(out)
 		return out
 	}
-	h := func(s []string) []string { s = slices.Clone(s); slices.Sort(s); return s }
-	return slices.Equal(refs(a.Backends), refs(b.Backends)) && slices.Equal(h(a.Hostnames), h(b.Hostnames)) &&
+	return slices.Equal(refs(a.Backends), refs(b.Backends)) && slices.Equal(sortedCopy(a.Hostnames), sortedCopy(b.Hostnames)) &&
 		a.CDN.WithDefaults() == b.CDN.WithDefaults() && a.AddressName == b.AddressName
 }

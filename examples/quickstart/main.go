@@ -9,6 +9,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -88,7 +89,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	byZone := inv.ByZone()
-	for _, z := range slices.Sorted(keys(byZone)) {
+	for _, z := range slices.Sorted(maps.Keys(byZone)) {
 		var names []string
 		for _, in := range byZone[z] {
 			names = append(names, strings.TrimPrefix(in.Name, env.Name+"-"))
@@ -157,14 +158,4 @@ func bar(done, total, width int) string {
 	}
 	n := done * width / total
 	return "[" + strings.Repeat("=", n) + strings.Repeat(" ", width-n) + "]"
-}
-
-func keys[K comparable, V any](m map[K]V) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
