@@ -23,10 +23,12 @@
 // Backup exports one snapshot (REPEATABLE READ, pg_export_snapshot) and
 // takes ACCESS SHARE locks on the tables, as pg_dump does. In that snapshot
 // pg_dump writes the schema (--schema-only, custom format) while
-// Options.Parallel workers run COPY ... TO STDOUT, each on its own
-// connection (SET TRANSACTION SNAPSHOT). Tables larger than
-// Options.SegmentSize are split into ctid ranges (a TID range scan since
-// PostgreSQL 14), so one large table is read by all workers. Sequences are
+// COPY ... TO STDOUT workers (Options.Parallel; by default one per two
+// CPUs for a server on this host, GOMAXPROCS for a remote one) each run on
+// their own connection (SET TRANSACTION SNAPSHOT). With more than one
+// worker, tables larger than Options.SegmentSize are split into ctid
+// ranges (a TID range scan since PostgreSQL 14), so one large table is
+// read by all workers. Sequences are
 // read in the same snapshot. Each worker streams its segments into one part;
 // nothing is buffered beyond a chunk per stream, so memory stays flat
 // whatever the database size.
@@ -35,8 +37,8 @@
 // (one stream per part, synchronous_commit off), sets the sequences, then
 // runs the post-data schema: index and constraint builds in parallel
 // sessions, then foreign keys, triggers and the rest in order, like
-// pg_restore -j. Restore parallelism equals the number of database parts
-// (the Parallel of the backup).
+// pg_restore -j. Restore loads at most as many parts at once as it has
+// streams for the target (chosen as for Backup).
 //
 // Not included, as with pg_dump of one database: roles, tablespaces and
 // other cluster-wide objects. Large objects are not backed up: Backup

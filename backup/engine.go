@@ -9,6 +9,7 @@ import (
 	"hash"
 	"io"
 	"log/slog"
+	"net"
 	"runtime"
 	"slices"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/orocloud/orocloud-go/clock"
@@ -38,8 +40,13 @@ type Options struct {
 	// Policy drives Prune and the Scheduler (nil = DefaultPolicy()).
 	Policy *Policy
 	// Parallel is the number of concurrent COPY streams and database
-	// connections used by Backup and Restore (default: GOMAXPROCS, at
-	// least 2).
+	// connections used by Backup and Restore, and of parts Verify reads
+	// at once. 0 chooses per database: when the server is on this host
+	// (a loopback address or a Unix socket), one stream per two CPUs, at
+	// least one, since each stream keeps about one core busy in the
+	// server and most of another in this process, and streams beyond the
+	// cores only add contention; for a remote server GOMAXPROCS, at
+	// least 2. Verify uses GOMAXPROCS, at least 2.
 	Parallel int
 	// SegmentSize splits tables larger than it into ctid ranges of about
 	// this many bytes of heap, copied in parallel (default 64 MiB). With
@@ -66,10 +73,17 @@ type Options struct {
 	// any compressor) or "zstd" (fastest level, one encoder per stream),
 	// applied to each part before encryption.
 	Compression string
-	// BinaryCopy copies tables whose column types all have binary I/O
-	// functions in COPY's binary format instead of text. Restoring such a
-	// point needs a server of the same major version or newer.
-	BinaryCopy bool
+	// TextCopy copies every table in COPY's text format. By default a
+	// table whose columns all have built-in types (numbers, text, bytea,
+	// timestamps, json, arrays of those...) is copied in binary format,
+	// which costs the server less CPU to write and to load (about 7 % and
+	// 10 % here, see docs/benchmarks/backup.md); tables with enum,
+	// composite, domain or extension types are always text, since their
+	// binary form carries database-specific type OIDs. A binary point
+	// restores only into a server of the same PostgreSQL major version or
+	// newer (Restore checks); set TextCopy for points meant for an older
+	// one.
+	TextCopy bool
 }
 
 // Engine backs up an environment's database, media and code into encrypted
@@ -122,9 +136,6 @@ func NewEngine(store Store, keys Keyring, opts *Options) (*Engine, error) {
 	}
 	if len(errs) > 0 {
 		return nil, invalid("backup.NewEngine", errs)
-	}
-	if o.Parallel == 0 {
-		o.Parallel = max(2, runtime.GOMAXPROCS(0))
 	}
 	if o.SegmentSize == 0 {
 		o.SegmentSize = 64 << 20
@@ -520,4 +531,49 @@ func (e *Engine) removePoint(ctx context.Context, id string, withManifest bool) 
 		}
 	}
 	return first
+}
+
+// streams is the number of concurrent database streams for dsn: the
+// configured Parallel, or a choice by where the server runs.
+func (e *Engine) streams(dsn string) int {
+	if e.opts.Parallel > 0 {
+		return e.opts.Parallel
+	}
+	return autoStreams(dsn, runtime.GOMAXPROCS(0))
+}
+
+// readers is the number of parts Verify reads at once.
+func (e *Engine) readers() int {
+	if e.opts.Parallel > 0 {
+		return e.opts.Parallel
+	}
+	return max(2, runtime.GOMAXPROCS(0))
+}
+
+// autoStreams chooses the number of COPY streams for a server reached
+// through dsn from this host's cpus. A server on this host shares its
+// cores: each stream keeps about one core busy in the server and most of
+// another here, so more than one stream per two cores only adds
+// contention (measured in docs/benchmarks/backup.md). A remote server
+// brings its own cores.
+func autoStreams(dsn string, cpus int) int {
+	if serverIsLocal(dsn) {
+		return max(1, cpus/2)
+	}
+	return max(2, cpus)
+}
+
+// serverIsLocal reports whether dsn's first host is a Unix socket or a
+// loopback address.
+func serverIsLocal(dsn string) bool {
+	cfg, err := pgconn.ParseConfig(dsn)
+	if err != nil {
+		return false
+	}
+	h := cfg.Host
+	if strings.HasPrefix(h, "/") || strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }

@@ -40,6 +40,11 @@ CREATE TRIGGER customer_touch BEFORE INSERT ON customer FOR EACH ROW EXECUTE FUN
 CREATE SCHEMA app;
 CREATE TABLE app.settings (k text PRIMARY KEY, v text);
 CREATE SEQUENCE app.counter START 100;
+CREATE TYPE app.mood AS ENUM ('sad', 'ok', 'happy');
+CREATE TYPE app.kv AS (k text, v int);
+CREATE DOMAIN app.posint AS int CHECK (VALUE > 0);
+CREATE TABLE app.profile (id app.posint PRIMARY KEY, moods app.mood[], pair app.kv, mood app.mood);
+INSERT INTO app.profile SELECT g, ARRAY['sad', 'happy']::app.mood[], ROW('k' || g, g)::app.kv, 'ok' FROM generate_series(1, 300) g;
 INSERT INTO customer (email, name, data, balance, tags, note)
   SELECT 'user' || g || '@example.com', 'Name ' || g || E' with \t tab and \\ backslash', jsonb_build_object('g', g),
          g * 1.5, ARRAY['a', 'b' || g], CASE WHEN g % 3 = 0 THEN NULL ELSE repeat(md5(g::text), 3) END
@@ -85,7 +90,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-var sampleTables = []string{"customer", "orders", "events_2026", `"Odd Name"`, "empty_table", "app.settings"}
+var sampleTables = []string{"customer", "orders", "events_2026", `"Odd Name"`, "empty_table", "app.settings", "app.profile"}
 
 type pgEnv struct {
 	src     string
@@ -126,7 +131,7 @@ func newPGEnv(t *testing.T) *pgEnv {
 func (p *pgEnv) engine(t *testing.T, mod func(*backup.Options)) *backup.Engine {
 	t.Helper()
 	o := &backup.Options{Database: p.srv.DSN(p.src) + " password=Sup3rS3cretPW", Media: p.media, Environment: "acme-test",
-		SegmentSize: 64 << 10, ChunkSize: 64 << 10, Logger: slog.New(slog.NewTextHandler(p.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+		Parallel: 2, SegmentSize: 64 << 10, ChunkSize: 64 << 10, Logger: slog.New(slog.NewTextHandler(p.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	if mod != nil {
 		mod(o)
 	}
@@ -267,10 +272,10 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 	assert.NotContains(t, p.logs.String(), "Sup3rS3cretPW")
 }
 
-func TestCompressedAndBinaryRoundTrip(t *testing.T) {
+func TestCompressedAndTextRoundTrip(t *testing.T) {
 	p := newPGEnv(t)
 	ctx := context.Background()
-	eng := p.engine(t, func(o *backup.Options) { o.Compression = "zstd"; o.BinaryCopy = true; o.Parallel = 3 })
+	eng := p.engine(t, func(o *backup.Options) { o.Compression = "zstd"; o.TextCopy = true; o.Parallel = 3 })
 	res, err := eng.Backup(ctx, backup.Request{})
 	require.NoError(t, err)
 	assert.Less(t, res.Stored, res.Bytes, "zstd made it smaller")
@@ -505,4 +510,51 @@ func TestKilledProcessLeavesNoPoint(t *testing.T) {
 	objs, err = p.store.List(context.Background(), "")
 	require.NoError(t, err)
 	assert.Empty(t, objs, "no object left visible")
+}
+
+func TestBinaryPointNeedsSameOrNewerMajor(t *testing.T) {
+	srv := sharedServer(t)
+	ctx := context.Background()
+	c, err := srv.Connect(ctx, "postgres")
+	require.NoError(t, err)
+	defer c.Close(ctx)
+	for _, tc := range []struct {
+		version string
+		binary  bool
+		refused bool
+	}{
+		{"15.18 (Debian 15.18-0+deb12u1)", true, false},
+		{"14.2", true, false},
+		{"99.1", true, true},
+		{"99.1", false, false},
+		{"", true, false},
+	} {
+		err := backup.CheckBinaryTarget(ctx, c, tc.version, tc.binary)
+		if !tc.refused {
+			assert.NoError(t, err, "%s binary=%t", tc.version, tc.binary)
+			continue
+		}
+		require.Error(t, err, tc.version)
+		assert.Equal(t, providers.FailedPrecondition, providers.Code(err))
+		assert.Contains(t, err.Error(), "PostgreSQL 99")
+		assert.Contains(t, err.Error(), "TextCopy")
+	}
+}
+
+func TestBinaryFormatOnlyForBuiltinTypes(t *testing.T) {
+	p := newPGEnv(t)
+	res, err := p.engine(t, nil).Backup(context.Background(), backup.Request{})
+	require.NoError(t, err)
+	var formats []string
+	for _, l := range strings.Split(p.logs.String(), "\n") {
+		if strings.Contains(l, "copy format") {
+			formats = append(formats, l)
+		}
+	}
+	require.NotEmpty(t, formats, "the engine logs each table's COPY format")
+	joined := strings.Join(formats, "\n")
+	assert.Regexp(t, `table=app\.profile format=text`, joined, "enum, composite and domain columns stay text")
+	assert.Regexp(t, `table=public\.orders format=binary`, joined)
+	assert.Regexp(t, `table=public\.customer format=binary`, joined, "jsonb, numeric, text[] are built in")
+	_ = res
 }

@@ -277,7 +277,7 @@ SELECT n.nspname, c.relname, pg_relation_size(c.oid) / current_setting('block_si
              ORDER BY a.attnum),
        NOT EXISTS (SELECT 1 FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
                    WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
-                     AND (ty.typsend = 0 OR ty.typreceive = 0))
+                     AND (ty.oid >= 16384 OR ty.typsend = 0 OR ty.typreceive = 0))
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind = 'r' AND c.relpersistence <> 't'
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
@@ -295,9 +295,10 @@ ORDER BY 3 DESC, 1, 2`)
 			rows.Close()
 			return providers.Wrap(err, providers.Internal, op, "list tables")
 		}
-		if binary && e.opts.BinaryCopy {
+		if binary && !e.opts.TextCopy {
 			t.Format = "binary"
 		}
+		log.Debug("copy format", "table", t.Schema+"."+t.Name, "format", cmp.Or(t.Format, "text"))
 		tables = append(tables, t)
 	}
 	rows.Close()
@@ -326,8 +327,9 @@ ORDER BY 3 DESC, 1, 2`)
 	mu.Unlock()
 
 	// Segments, largest first; tables above SegmentSize split by ctid.
+	streams := e.streams(e.opts.Database)
 	segPages := max(1, e.opts.SegmentSize/8192)
-	if e.opts.Parallel <= 1 {
+	if streams <= 1 {
 		segPages = math.MaxInt64 // one stream: whole-table COPY is cheaper
 	}
 	var jobs []job
@@ -352,7 +354,7 @@ ORDER BY 3 DESC, 1, 2`)
 		}
 	}
 	prog.total.Add(total)
-	log.Debug("snapshot exported", "tables", len(tables), "segments", len(jobs), "elapsed", e.clk.Now().Sub(prog.start))
+	log.Debug("snapshot exported", "tables", len(tables), "segments", len(jobs), "streams", streams, "elapsed", e.clk.Now().Sub(prog.start))
 	segs := make([]segment, len(jobs))
 	next := map[int]int64{}
 	for i, j := range jobs {
@@ -401,7 +403,7 @@ ORDER BY 3 DESC, 1, 2`)
 		queue <- i
 	}
 	close(queue)
-	workers := min(e.opts.Parallel, max(1, len(jobs)))
+	workers := min(streams, max(1, len(jobs)))
 	for w := range workers {
 		g.Go(func() error {
 			err := e.copyWorker(gctx, id, dbPart(w+1), dataKey, snap, jobs, segs, queue, prog, addPart)
@@ -421,8 +423,9 @@ ORDER BY 3 DESC, 1, 2`)
 }
 
 // copyWith returns the COPY options of a table: binary when every column
-// type has binary send and receive functions (less parsing on restore),
-// text otherwise.
+// type is built in (OID below FirstNormalObjectId, 16384: no
+// database-specific OIDs in the data) and has binary send and receive
+// functions, text otherwise.
 func copyWith(t tableInfo) string {
 	if t.Format == "binary" {
 		return " WITH (FORMAT binary)"

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"regexp"
 	"strings"
 	"sync"
@@ -178,6 +179,9 @@ func (e *Engine) Restore(ctx context.Context, id string, t Target) (*RestoreResu
 		if err := conn.QueryRow(ctx, countObjects).Scan(&n); err != nil {
 			return nil, providers.Wrap(err, providers.Unavailable, op, "target database")
 		}
+		if err := checkBinaryTarget(ctx, conn, m); err != nil {
+			return nil, err
+		}
 		if n > 0 && !t.Replace {
 			return nil, &providers.Error{Code: providers.FailedPrecondition, Op: op, Resource: "target database",
 				Msg: fmt.Sprintf("target database is not empty (%d objects); set Target.Replace to drop its schemas and replace it", n)}
@@ -242,7 +246,7 @@ func (e *Engine) Restore(ctx context.Context, id string, t Target) (*RestoreResu
 			return fail(providers.Wrap(err, providers.Internal, op, "schema pre-data"))
 		}
 		e.log.Debug("pre-data restored", "point", id, "elapsed", e.clk.Now().Sub(start))
-		sem := make(chan struct{}, e.opts.Parallel)
+		sem := make(chan struct{}, e.streams(t.Database))
 		for _, p := range dbParts {
 			g.Go(func() error {
 				sem <- struct{}{}
@@ -465,7 +469,7 @@ func (e *Engine) postData(ctx context.Context, op, dsn, script string) error {
 		}
 		close(queue)
 		g, gctx := newGroup(ctx)
-		for range min(e.opts.Parallel, len(par)) {
+		for range min(e.streams(dsn), len(par)) {
 			g.Go(func() error {
 				c, err := connect(gctx, dsn, op)
 				if err != nil {
@@ -496,4 +500,37 @@ func (e *Engine) postData(ctx context.Context, op, dsn, script string) error {
 		return providers.Wrap(err, providers.Internal, op, "post-data")
 	}
 	return nil
+}
+
+// checkBinaryTarget refuses a target server of an older PostgreSQL major
+// version than the point's when the point holds tables in COPY's binary
+// format, which is only guaranteed to load into the same major version or
+// newer.
+func checkBinaryTarget(ctx context.Context, conn *pgx.Conn, m *manifest) error {
+	if !slices.ContainsFunc(m.Tables, func(t tableInfo) bool { return t.Format == "binary" }) {
+		return nil
+	}
+	src := majorVersion(m.PostgresVersion)
+	var num int
+	if err := conn.QueryRow(ctx, "SELECT current_setting('server_version_num')::int").Scan(&num); err != nil {
+		return providers.Wrap(err, providers.Unavailable, "backup.Engine.Restore", "target database")
+	}
+	if dst := num / 10000; src > 0 && dst < src {
+		return &providers.Error{Code: providers.FailedPrecondition, Op: "backup.Engine.Restore", Resource: "target database",
+			Msg: fmt.Sprintf("point %s was taken from PostgreSQL %d with tables in binary COPY format; the target runs PostgreSQL %d, an older major version: restore into PostgreSQL %d or newer (or back up with Options.TextCopy)", m.ID, src, dst, src)}
+	}
+	return nil
+}
+
+// majorVersion returns the major version of a server_version string such
+// as "15.18 (Debian 15.18-0+deb12u1)", or 0.
+func majorVersion(v string) int {
+	n := 0
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
 }

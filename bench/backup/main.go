@@ -49,7 +49,7 @@ func main() {
 	storeDir := flag.String("store", "", "internal: store directory")
 	keyFile := flag.String("keys", "", "internal: key file")
 	point := flag.String("point", "", "internal: point to restore")
-	parallel := flag.Int("parallel", 2, "COPY streams")
+	parallel := flag.Int("parallel", 0, "COPY streams (0 = the engine's default)")
 	scale := flag.Int("scale", 50, "pgbench scale")
 	runs := flag.Int("runs", 3, "timed runs per pipeline")
 	fillers := flag.String("filler", "pgbench,md5", "data sets: pgbench (stock filler), md5")
@@ -95,7 +95,7 @@ func runChild(mode, dsn, storeDir, keyFile, point string, parallel int) int {
 	if os.Getenv("BACKUPBENCH_DEBUG") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	eng, err := backup.NewEngine(st, kr, &backup.Options{Database: dsn, Parallel: parallel, Logger: log, BinaryCopy: os.Getenv("BACKUPBENCH_BINARY") != ""})
+	eng, err := backup.NewEngine(st, kr, &backup.Options{Database: dsn, Parallel: parallel, Logger: log, TextCopy: os.Getenv("BACKUPBENCH_TEXT") != ""})
 	if err != nil {
 		res.Err = err.Error()
 		return 1
