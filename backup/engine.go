@@ -46,7 +46,8 @@ type Options struct {
 	// least one, since each stream keeps about one core busy in the
 	// server and most of another in this process, and streams beyond the
 	// cores only add contention; for a remote server GOMAXPROCS, at
-	// least 2. Verify uses GOMAXPROCS, at least 2.
+	// least 2. Verify, and Restore's index and constraint builds (which
+	// cost this process nothing), use GOMAXPROCS, at least 2.
 	Parallel int
 	// SegmentSize splits tables larger than it into ctid ranges of about
 	// this many bytes of heap, copied in parallel (default 64 MiB). With
@@ -542,8 +543,11 @@ func (e *Engine) streams(dsn string) int {
 	return autoStreams(dsn, runtime.GOMAXPROCS(0))
 }
 
-// readers is the number of parts Verify reads at once.
-func (e *Engine) readers() int {
+// sessions is the number of concurrent tasks that cost this process
+// little: parts Verify reads at once, and index and constraint builds in
+// Restore (the server sorts; the client only waits), so they are not
+// limited like COPY streams on a shared host.
+func (e *Engine) sessions() int {
 	if e.opts.Parallel > 0 {
 		return e.opts.Parallel
 	}

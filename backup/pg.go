@@ -457,31 +457,38 @@ func (e *Engine) copyWorker(ctx context.Context, id, part string, dataKey []byte
 	if err != nil {
 		return err
 	}
-	fw := newFrameWriter(pw)
+	// The COPY stream is read here while the previous buffers are hashed,
+	// encrypted and stored by the async writer's goroutine.
+	aw := newAsyncWriter(pw, 4, frameBuf)
+	abort := func(err error) error {
+		aw.Abort()
+		pw.abort(err)
+		return err
+	}
+	fw := newFrameWriter(aw)
 	var mine []segment
 	for i := range queue {
 		if err := fw.begin(i); err != nil {
-			pw.abort(err)
-			return err
+			return abort(err)
 		}
 		if _, err := conn.PgConn().CopyTo(ctx, fw, jobs[i].sql); err != nil {
-			pw.abort(err)
-			return err
+			return abort(err)
 		}
 		n, err := fw.end()
 		if err != nil {
-			pw.abort(err)
-			return err
+			return abort(err)
 		}
 		s := segs[i]
 		s.Bytes = n
 		mine = append(mine, s)
 		if err := ctx.Err(); err != nil {
-			pw.abort(err)
-			return err
+			return abort(err)
 		}
 	}
 	if _, err := conn.Exec(ctx, "COMMIT"); err != nil {
+		return abort(err)
+	}
+	if err := aw.Close(); err != nil {
 		pw.abort(err)
 		return err
 	}

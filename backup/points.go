@@ -160,7 +160,7 @@ func (e *Engine) Verify(ctx context.Context, id string) (*VerifyResult, error) {
 	}
 	prog := e.newProgress("verify", total)
 	g, gctx := newGroup(ctx)
-	sem := make(chan struct{}, e.readers())
+	sem := make(chan struct{}, e.sessions())
 	for _, p := range m.Parts {
 		sem <- struct{}{}
 		g.Go(func() error {

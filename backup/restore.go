@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -143,6 +144,7 @@ func (e *Engine) Restore(ctx context.Context, id string, t Target) (*RestoreResu
 	}
 	var pre, post, seqs []byte
 	var conn *pgx.Conn
+	var plan *postDataPlan
 	if t.Database != "" {
 		if _, ok := m.part(partSchema); !ok {
 			return nil, &providers.Error{Code: providers.FailedPrecondition, Op: op, Resource: id, Msg: "the point has no database"}
@@ -246,14 +248,28 @@ func (e *Engine) Restore(ctx context.Context, id string, t Target) (*RestoreResu
 			return fail(providers.Wrap(err, providers.Internal, op, "schema pre-data"))
 		}
 		e.log.Debug("pre-data restored", "point", id, "elapsed", e.clk.Now().Sub(start))
+		plan = planPostData(stripMeta(post), m, dbParts)
+		plan.start(gctx, g, e, op, t.Database)
 		sem := make(chan struct{}, e.streams(t.Database))
+		var loaders sync.WaitGroup
 		for _, p := range dbParts {
+			loaders.Add(1)
 			g.Go(func() error {
+				defer loaders.Done()
 				sem <- struct{}{}
 				defer func() { <-sem }()
-				return e.loadPart(gctx, op, m, dk, p, t.Database, prog)
+				if err := e.loadPart(gctx, op, m, dk, p, t.Database, prog, plan.loaded); err != nil {
+					return err
+				}
+				e.log.Debug("part loaded", "point", id, "part", p.Name, "elapsed", e.clk.Now().Sub(start))
+				return nil
 			})
 		}
+		g.Go(func() error {
+			loaders.Wait()
+			plan.loadsDone()
+			return nil
+		})
 	}
 	if err := g.Wait(); err != nil {
 		return fail(err)
@@ -262,7 +278,7 @@ func (e *Engine) Restore(ctx context.Context, id string, t Target) (*RestoreResu
 		if _, err := conn.PgConn().Exec(ctx, string(seqs)).ReadAll(); err != nil {
 			return fail(providers.Wrap(err, providers.Internal, op, "sequences"))
 		}
-		if err := e.postData(ctx, op, t.Database, stripMeta(post)); err != nil {
+		if err := e.postDataRest(ctx, op, t.Database, plan); err != nil {
 			return fail(err)
 		}
 	}
@@ -302,7 +318,7 @@ func swapDir(tmp, dir string) error {
 
 // loadPart streams one db part into the target with COPY FROM, segment by
 // segment.
-func (e *Engine) loadPart(ctx context.Context, op string, m *manifest, dk []byte, p partInfo, dsn string, prog *progress) error {
+func (e *Engine) loadPart(ctx context.Context, op string, m *manifest, dk []byte, p partInfo, dsn string, prog *progress, loaded func(table int)) error {
 	r, check, c, err := e.openPart(ctx, op, m, dk, p, prog)
 	if err != nil {
 		return err
@@ -317,7 +333,11 @@ func (e *Engine) loadPart(ctx context.Context, op string, m *manifest, dk []byte
 	if _, err := conn.Exec(ctx, "SET synchronous_commit = off"); err != nil {
 		return err
 	}
-	br := bufio.NewReaderSize(r, 512<<10)
+	// Decryption and hashing run ahead on another goroutine while the
+	// previous buffers are sent to the server.
+	ar := newAsyncReader(r, 4, 256<<10)
+	defer ar.Close()
+	br := bufio.NewReaderSize(ar, 256<<10)
 	for _, s := range p.Segments {
 		var h [5]byte
 		if _, err := io.ReadFull(br, h[:]); err != nil {
@@ -345,6 +365,7 @@ func (e *Engine) loadPart(ctx context.Context, op string, m *manifest, dk []byte
 		if !fr.eof {
 			return integrity(op, m.ID, p.Name, "segment ended early", nil)
 		}
+		loaded(s.Table)
 	}
 	if _, err := io.Copy(io.Discard, br); err != nil {
 		return readErr(op, m.ID, p.Name, err)
@@ -410,6 +431,12 @@ type dumpEntry struct {
 	sql string
 }
 
+// name is the entry's "Name: ..." header, such as "t t_pkey".
+func (d dumpEntry) name() string {
+	h, _, _ := strings.Cut(strings.TrimPrefix(d.sql, "--\n-- Name: "), ";")
+	return h
+}
+
 var entryTypeRE = regexp.MustCompile(`; Type: ([^;]+);`)
 
 // stripMeta removes the psql meta-commands pg_dump writes around a plain
@@ -446,57 +473,186 @@ func splitDump(script string) (string, []dumpEntry) {
 	return pre, out
 }
 
-// postData runs the post-data script: indexes and non-foreign-key
-// constraints in parallel sessions (they touch one table each), then
-// everything else (foreign keys, triggers, rules, index attachments,
-// comments...) in order.
-func (e *Engine) postData(ctx context.Context, op, dsn, script string) error {
+// postDataPlan runs the post-data script the way pg_restore -j does:
+// each table's indexes and non-foreign-key constraints are built, in
+// parallel sessions, as soon as every segment of the table is loaded,
+// while other tables still load; builds on tables without data in the
+// point (partitioned parents) follow the last load; everything else
+// (foreign keys, triggers, rules, index attachments, comments...) runs
+// in order at the end, in postDataRest.
+type postDataPlan struct {
+	pre     string              // the SET preamble every session runs
+	byTable map[int][]dumpEntry // builds per manifest table
+	other   []dumpEntry         // builds on tables without data
+	seq     string              // the rest, in order
+	left    []atomic.Int64      // segments still loading per table
+	queue   chan dumpEntry
+}
+
+func planPostData(script string, m *manifest, dbParts []partInfo) *postDataPlan {
 	pre, entries := splitDump(script)
-	var par []dumpEntry
+	p := &postDataPlan{pre: pre, byTable: map[int][]dumpEntry{}, left: make([]atomic.Int64, len(m.Tables))}
+	index := make(map[[2]string]int, len(m.Tables))
+	for i, t := range m.Tables {
+		index[[2]string{t.Schema, t.Name}] = i
+	}
 	var seq strings.Builder
 	seq.WriteString(pre)
+	n := 0
 	for _, en := range entries {
-		if en.typ == "INDEX" || en.typ == "CONSTRAINT" {
-			par = append(par, en)
-		} else {
+		if en.typ != "INDEX" && en.typ != "CONSTRAINT" {
 			seq.WriteString(en.sql)
+			continue
+		}
+		n++
+		if ti, ok := index[buildTable(en.sql)]; ok {
+			p.byTable[ti] = append(p.byTable[ti], en)
+		} else {
+			p.other = append(p.other, en)
 		}
 	}
-	if len(par) > 0 {
-		queue := make(chan dumpEntry, len(par))
-		for _, en := range par {
-			queue <- en
+	p.seq = seq.String()
+	for _, part := range dbParts {
+		for _, s := range part.Segments {
+			if s.Table >= 0 && s.Table < len(p.left) {
+				p.left[s.Table].Add(1)
+			}
 		}
-		close(queue)
-		g, gctx := newGroup(ctx)
-		for range min(e.streams(dsn), len(par)) {
-			g.Go(func() error {
-				c, err := connect(gctx, dsn, op)
-				if err != nil {
-					return err
+	}
+	p.queue = make(chan dumpEntry, n)
+	return p
+}
+
+var (
+	qualifiedName = `((?:"(?:[^"]|"")*"|[^\s."]+)\.(?:"(?:[^"]|"")*"|[^\s."(]+))`
+	indexOnRE     = regexp.MustCompile(`(?m)^CREATE (?:UNIQUE )?INDEX (?:"(?:[^"]|"")*"|\S+) ON (?:ONLY )?` + qualifiedName + ` USING `)
+	alterTableRE  = regexp.MustCompile(`(?m)^ALTER TABLE (?:ONLY )?` + qualifiedName + `\s+ADD CONSTRAINT `)
+)
+
+// buildTable returns the schema and name of the table an index or
+// constraint entry of a pg_dump script builds on, or zeros.
+func buildTable(sql string) [2]string {
+	m := indexOnRE.FindStringSubmatch(sql)
+	if m == nil {
+		m = alterTableRE.FindStringSubmatch(sql)
+	}
+	if m == nil {
+		return [2]string{}
+	}
+	return splitQualified(m[1])
+}
+
+// splitQualified splits schema.name as pg_dump quotes it.
+func splitQualified(q string) [2]string {
+	var out [2]string
+	for i := range out {
+		if strings.HasPrefix(q, `"`) {
+			end := 1
+			for end < len(q) {
+				if q[end] == '"' {
+					if end+1 < len(q) && q[end+1] == '"' {
+						end += 2
+						continue
+					}
+					break
 				}
-				defer c.Close(context.WithoutCancel(gctx))
-				if _, err := c.PgConn().Exec(gctx, pre).ReadAll(); err != nil {
-					return err
+				end++
+			}
+			out[i] = strings.ReplaceAll(q[1:min(end, len(q))], `""`, `"`)
+			q = q[min(end+1, len(q)):]
+		} else {
+			dot := strings.IndexByte(q, '.')
+			if dot < 0 || i == 1 {
+				out[i], q = q, ""
+			} else {
+				out[i], q = q[:dot], q[dot:]
+			}
+		}
+		q = strings.TrimPrefix(q, ".")
+	}
+	return out
+}
+
+// start launches the build sessions in g and queues the builds of tables
+// that have nothing to load.
+func (p *postDataPlan) start(ctx context.Context, g *group, e *Engine, op, dsn string) {
+	for ti := range p.left {
+		if p.left[ti].Load() == 0 {
+			p.enqueue(ti)
+		}
+	}
+	if cap(p.queue) == 0 {
+		return
+	}
+	for range min(e.sessions(), cap(p.queue)) {
+		g.Go(func() error {
+			var c *pgx.Conn
+			defer func() {
+				if c != nil {
+					c.Close(context.WithoutCancel(ctx))
 				}
-				for en := range queue {
-					if _, err := c.PgConn().Exec(gctx, en.sql).ReadAll(); err != nil {
+			}()
+			for {
+				var en dumpEntry
+				var ok bool
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case en, ok = <-p.queue:
+				}
+				if !ok {
+					return nil
+				}
+				if c == nil {
+					var err error
+					if c, err = connect(ctx, dsn, op); err != nil {
+						return err
+					}
+					if _, err := c.PgConn().Exec(ctx, p.pre).ReadAll(); err != nil {
 						return providers.Wrap(err, providers.Internal, op, "post-data")
 					}
 				}
-				return nil
-			})
-		}
-		if err := g.Wait(); err != nil {
-			return err
-		}
+				began := e.clk.Now()
+				if _, err := c.PgConn().Exec(ctx, en.sql).ReadAll(); err != nil {
+					return providers.Wrap(err, providers.Internal, op, "post-data")
+				}
+				e.log.Debug("built", "entry", en.name(), "took", e.clk.Now().Sub(began))
+			}
+		})
 	}
+}
+
+func (p *postDataPlan) enqueue(table int) {
+	for _, en := range p.byTable[table] {
+		p.queue <- en
+	}
+}
+
+// loaded records that one segment of table is in; the table's builds are
+// queued with its last segment.
+func (p *postDataPlan) loaded(table int) {
+	if table >= 0 && table < len(p.left) && p.left[table].Add(-1) == 0 {
+		p.enqueue(table)
+	}
+}
+
+// loadsDone queues the builds on tables without data and lets the build
+// sessions finish.
+func (p *postDataPlan) loadsDone() {
+	for _, en := range p.other {
+		p.queue <- en
+	}
+	close(p.queue)
+}
+
+// postDataRest runs, in order, what must follow every build.
+func (e *Engine) postDataRest(ctx context.Context, op, dsn string, p *postDataPlan) error {
 	c, err := connect(ctx, dsn, op)
 	if err != nil {
 		return err
 	}
 	defer c.Close(context.WithoutCancel(ctx))
-	if _, err := c.PgConn().Exec(ctx, seq.String()).ReadAll(); err != nil {
+	if _, err := c.PgConn().Exec(ctx, p.seq).ReadAll(); err != nil {
 		return providers.Wrap(err, providers.Internal, op, "post-data")
 	}
 	return nil

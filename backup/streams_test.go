@@ -30,8 +30,8 @@ func TestAutoStreams(t *testing.T) {
 func TestStreamsHonoursParallel(t *testing.T) {
 	e := &Engine{opts: Options{Parallel: 3}}
 	assert.Equal(t, 3, e.streams("host=127.0.0.1 dbname=app"))
-	assert.Equal(t, 3, e.readers())
+	assert.Equal(t, 3, e.sessions())
 	e = &Engine{}
-	assert.GreaterOrEqual(t, e.readers(), 2)
+	assert.GreaterOrEqual(t, e.sessions(), 2)
 	assert.GreaterOrEqual(t, e.streams("host=127.0.0.1 dbname=app"), 1)
 }
