@@ -461,6 +461,7 @@ func (e *Engine) copyWorker(ctx context.Context, id, part string, dataKey []byte
 	// encrypted and stored by the async writer's goroutine.
 	aw := newAsyncWriter(pw, 4, frameBuf)
 	abort := func(err error) error {
+		_ = pw.pw.CloseWithError(err) // a write blocked on a stalled store returns now
 		aw.Abort()
 		pw.abort(err)
 		return err
