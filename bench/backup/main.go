@@ -52,7 +52,7 @@ func main() {
 	parallel := flag.Int("parallel", 0, "COPY streams (0 = the engine's default)")
 	scale := flag.Int("scale", 50, "pgbench scale")
 	runs := flag.Int("runs", 3, "timed runs per pipeline")
-	fillers := flag.String("filler", "pgbench,md5", "data sets: pgbench (stock filler), md5")
+	fillers := flag.String("filler", "pgbench,md5", "data sets: pgbench (stock filler), md5, tables (4×scale tables with 3 indexes each)")
 	workDir := flag.String("work", "/tmp/orocloud-backupbench", "scratch directory (wiped)")
 	probe := flag.Bool("probe", false, "measure server CPU of single COPY forms and of Backup at Parallel 1 and 2 (where the server CPU goes)")
 	flag.Parse()
@@ -252,8 +252,35 @@ func (b *bench) measure(fn func() (float64, error)) (sample, error) {
 	return sample{wall: w, client: clientCPU() - c0, server: b.serverCPU() - s0}, err
 }
 
-// fingerprint is a cheap content check of the pgbench tables.
+// manyTables is the "tables" data set: an application-like schema of
+// 4×scale tables (200 at scale 50) of 25,000 rows each, every one with a
+// primary key and two secondary indexes, about the size of pgbench at the
+// same scale. It measures what pgbench cannot: parallelism across tables
+// and index builds overlapping the load.
+func manyTables(scale int) []string {
+	n := 4 * scale
+	return []string{fmt.Sprintf(`DO $$
+BEGIN
+  FOR i IN 1..%d LOOP
+    EXECUTE format('CREATE TABLE t%%s (id bigint PRIMARY KEY, customer int NOT NULL, created timestamptz NOT NULL,
+      sku text NOT NULL, qty int, price numeric(12,2), note text)', i);
+    EXECUTE format('INSERT INTO t%%s SELECT g, (g * 7919) %%%% 5000, timestamptz ''2026-01-01'' + g * interval ''1 minute'',
+      ''SKU-'' || md5((g %%%% 997)::text), g %%%% 13, (g %%%% 1000) * 1.25, md5(g::text) || md5((g + %%s)::text)
+      FROM generate_series(1, 25000) g', i, i);
+    EXECUTE format('CREATE INDEX t%%s_customer ON t%%s (customer, created)', i, i);
+    EXECUTE format('CREATE INDEX t%%s_sku ON t%%s (sku)', i, i);
+  END LOOP;
+END $$`, n)}
+}
+
+// fingerprint is a cheap content check of the data set.
 func (b *bench) fingerprint(db string) (string, error) {
+	if ok, _ := b.sql(db, "SELECT (to_regclass('pgbench_accounts') IS NULL)::text"); ok == "true" {
+		return b.sql(db, `SELECT count(*) || '/' || md5(string_agg((xpath('/row/c/text()', query_to_xml(format(
+			'SELECT count(*) || '':'' || sum(id) || '':'' || sum(length(note)) || '':'' || max(sku) AS c FROM %I', tablename),
+			false, true, '')))[1]::text, ',' ORDER BY tablename)) || '/' || (SELECT count(*) FROM pg_indexes WHERE schemaname = 'public')
+			FROM pg_tables WHERE schemaname = 'public'`)
+	}
 	return b.sql(db, `SELECT concat_ws('/', (SELECT count(*) || ':' || sum(aid) || ':' || sum(abalance) || ':' || sum(length(filler)) || ':' || max(filler) FROM pgbench_accounts),
 		(SELECT count(*) FROM pgbench_branches), (SELECT count(*) FROM pgbench_tellers), (SELECT count(*) FROM pgbench_history),
 		(SELECT count(*) FROM pg_indexes WHERE tablename LIKE 'pgbench%'))`)
@@ -337,7 +364,11 @@ func run(scale, runs, par int, fillers []string, work string) error {
 		if err := b.exec("postgres", "CREATE DATABASE bench"); err != nil {
 			return err
 		}
-		if _, err := b.sh(fmt.Sprintf("%s -i -q -s %d bench", pg("pgbench"), scale)); err != nil {
+		if filler == "tables" {
+			if err := b.exec("bench", manyTables(scale)...); err != nil {
+				return err
+			}
+		} else if _, err := b.sh(fmt.Sprintf("%s -i -q -s %d bench", pg("pgbench"), scale)); err != nil {
 			return err
 		}
 		if filler == "md5" {
@@ -496,7 +527,7 @@ func run(scale, runs, par int, fillers []string, work string) error {
 		}
 		ob, z0, fc := times["orocloud Backup"], times["peer pg_dump -Fc -Z0 \\| openssl"], times["peer pg_dump -Fc \\| openssl"]
 		or, pr := times["orocloud Restore"], times["peer openssl -d \\| tar x; pg_restore -j 2"]
-		fmt.Printf("\nstored point: %d B. Ratios of medians, wall (total CPU = client + server): backup vs pg_dump -Fc -Z0|openssl = **%.2f** (%.2f); vs pg_dump -Fc|openssl = %.2f (%.2f); restore vs pg_restore -j 2 = **%.2f** (%.2f). Restored content checked (row counts, sums, max(filler), index count) after every restore.\n\n",
+		fmt.Printf("\nstored point: %d B. Ratios of medians, wall (total CPU = client + server): backup vs pg_dump -Fc -Z0|openssl = **%.2f** (%.2f); vs pg_dump -Fc|openssl = %.2f (%.2f); restore vs pg_restore -j 2 = **%.2f** (%.2f). Restored content checked (per-table row counts, sums, max, index count) after every restore.\n\n",
 			stored, med(ob, wallOf)/med(z0, wallOf), med(ob, cpuOf)/med(z0, cpuOf),
 			med(ob, wallOf)/med(fc, wallOf), med(ob, cpuOf)/med(fc, cpuOf),
 			med(or, wallOf)/med(pr, wallOf), med(or, cpuOf)/med(pr, cpuOf))
