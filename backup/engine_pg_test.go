@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -557,4 +558,17 @@ func TestBinaryFormatOnlyForBuiltinTypes(t *testing.T) {
 	assert.Regexp(t, `table=public\.orders format=binary`, joined)
 	assert.Regexp(t, `table=public\.customer format=binary`, joined, "jsonb, numeric, text[] are built in")
 	_ = res
+}
+
+func TestDefaultStreamsForALocalServer(t *testing.T) {
+	p := newPGEnv(t)
+	eng := p.engine(t, func(o *backup.Options) { o.Parallel = 0 })
+	res, err := eng.Backup(context.Background(), backup.Request{})
+	require.NoError(t, err)
+	want := max(1, runtime.GOMAXPROCS(0)/2)
+	assert.Contains(t, p.logs.String(), fmt.Sprintf("streams=%d ", want), "a server on 127.0.0.1 shares this host's CPUs")
+	dst := p.freshDB(t)
+	_, err = eng.Restore(context.Background(), res.Point.ID, backup.Target{Database: p.srv.DSN(dst)})
+	require.NoError(t, err)
+	assert.Equal(t, tableSums(t, p.srv, p.src), tableSums(t, p.srv, dst))
 }
