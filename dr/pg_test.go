@@ -190,7 +190,7 @@ INSERT INTO customer SELECT g, 'c' || g || '@example.com' FROM generate_series(1
 INSERT INTO orders SELECT g, 1 + g % 500, g * 1.5, repeat('x', 100) FROM generate_series(1, 5000) g;
 `
 
-func TestFailoverAndDrillOnRealPostgreSQL(t *testing.T) {
+func TestDrillFailoverAndFailbackOnRealPostgreSQL(t *testing.T) {
 	srv := sharedServer(t)
 	ctx := context.Background()
 	src := fmt.Sprintf("shop_%d", dbSeq.Add(1))
@@ -257,6 +257,36 @@ func TestFailoverAndDrillOnRealPostgreSQL(t *testing.T) {
 	got, err := os.ReadFile(filepath.Join(targets.Dir(failoverCopy), "media", "product", "a.jpg"))
 	require.NoError(t, err)
 	assert.Equal(t, "jpeg", string(got))
+
+	// Orders taken in the DR region while the primary was down, then a
+	// backup of the DR copy like any environment's.
+	_, err = dc.Exec(ctx, "INSERT INTO orders SELECT g, 1, 9.99, 'taken in DR' FROM generate_series(5001, 5100) g")
+	require.NoError(t, err)
+	require.NoError(t, dc.Close(ctx))
+	drEng, err := backup.NewEngine(store, keys, &backup.Options{Database: targets.DSN("shop_europe_west4").Reveal(),
+		Media: filepath.Join(targets.Dir(failoverCopy), "media"), Environment: "shop"})
+	require.NoError(t, err)
+	drRes, err := drEng.Backup(ctx, backup.Request{CodeRef: "git:3f2c1e9"})
+	require.NoError(t, err)
+
+	// Failback: the DR copy's latest point lands in the primary region, the
+	// DR copy's data is released.
+	t.Cleanup(func() { _ = targets.Release(context.Background(), f.env) })
+	rep, err = f.runner().Start(ctx, dr.Request{Environment: f.env, Mode: dr.ModeFailback, Reason: "europe-west3 healthy again"})
+	require.NoError(t, err, "%v", rep)
+	assert.Equal(t, dr.RunSucceeded, rep.Status, "%v", rep)
+	assert.Equal(t, drRes.Point.ID, rep.Point.ID, "failback restores the DR copy's latest point")
+	pc, err := pgx.Connect(ctx, targets.DSN(targets.DatabaseName(f.env)).Reveal())
+	require.NoError(t, err)
+	defer pc.Close(ctx)
+	var total, fromDR int
+	require.NoError(t, pc.QueryRow(ctx, "SELECT count(*), count(*) FILTER (WHERE note = 'taken in DR') FROM orders").Scan(&total, &fromDR))
+	assert.Equal(t, 5100, total)
+	assert.Equal(t, 100, fromDR, "no order taken during the disaster is lost")
+	got, err = os.ReadFile(filepath.Join(targets.Dir(f.env), "media", "product", "a.jpg"))
+	require.NoError(t, err)
+	assert.Equal(t, "jpeg", string(got))
+	assert.False(t, dbExists(t, srv, "shop_europe_west4"), "the DR copy's database is released")
 }
 
 func dbExists(t *testing.T, srv *pgharness.Server, name string) bool {
