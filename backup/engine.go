@@ -51,9 +51,9 @@ type Options struct {
 	Parallel int
 	// SegmentSize splits tables larger than it into ctid ranges of about
 	// this many bytes of heap, copied in parallel (default 64 MiB). With
-	// Parallel 1 no table is split: a ctid range is copied through the
-	// executor (COPY of a query), which costs the server more CPU than
-	// COPY of a whole table and only pays off with parallel streams.
+	// one stream (Parallel 1, or the default for a server on a 2-CPU
+	// host) no table is split: a whole-table COPY uses COPY's own heap
+	// scan, and ranges only pay off with parallel streams.
 	SegmentSize int64
 	// ChunkSize is the plaintext size of an encrypted chunk (default 1 MiB).
 	ChunkSize int
