@@ -312,25 +312,18 @@ func (p *Provider) ensureGroup(ctx context.Context, spec providers.LoadBalancerS
 	name := groupName(spec.Name, zone)
 	res := zone + "/" + name
 	ports := []*computepb.NamedPort{{Name: proto.String(lbPortName), Port: proto.Int32(int32(spec.Port))}}
-	var g *computepb.InstanceGroup
-	err := p.call(ctx, op, res, func(ctx context.Context) error {
-		var err error
-		g, err = p.groups.Get(ctx, &computepb.GetInstanceGroupRequest{Project: p.project, Zone: zone, InstanceGroup: name}, p.noRetry...)
-		return err
+	body := &computepb.InstanceGroup{Name: proto.String(name), NamedPorts: ports, Network: proto.String(p.networkPath()),
+		Description: proto.String("web nodes of load balancer " + spec.Name)}
+	g, created, err := getOrInsert(ctx, p, op, res, func(ctx context.Context) (*computepb.InstanceGroup, error) {
+		return p.groups.Get(ctx, &computepb.GetInstanceGroupRequest{Project: p.project, Zone: zone, InstanceGroup: name}, p.noRetry...)
+	}, func(ctx context.Context, rid string) (*compute.Operation, error) {
+		return p.groups.Insert(ctx, &computepb.InsertInstanceGroupRequest{Project: p.project, Zone: zone, InstanceGroupResource: body, RequestId: proto.String(rid)}, p.noRetry...)
 	})
 	var current []string
 	switch {
-	case providers.Code(err) == providers.NotFound:
-		body := &computepb.InstanceGroup{Name: proto.String(name), NamedPorts: ports, Network: proto.String(p.networkPath()),
-			Description: proto.String("web nodes of load balancer " + spec.Name)}
-		if err := p.mutate(ctx, op, res, func(ctx context.Context, rid string) (*compute.Operation, error) {
-			return p.groups.Insert(ctx, &computepb.InsertInstanceGroupRequest{Project: p.project, Zone: zone, InstanceGroupResource: body, RequestId: proto.String(rid)}, p.noRetry...)
-		}); err != nil && providers.Code(err) != providers.AlreadyExists {
-			return err
-		}
 	case err != nil:
 		return err
-	default:
+	case !created:
 		np := g.GetNamedPorts()
 		if len(np) != 1 || np[0].GetName() != lbPortName || np[0].GetPort() != int32(spec.Port) {
 			fp := g.GetFingerprint()
@@ -398,18 +391,12 @@ func (p *Provider) ensureHealthCheck(ctx context.Context, spec providers.LoadBal
 		HttpHealthCheck:  &computepb.HTTPHealthCheck{Port: proto.Int32(int32(spec.Port)), RequestPath: proto.String(spec.HealthCheckPath)},
 		CheckIntervalSec: proto.Int32(5), TimeoutSec: proto.Int32(5), HealthyThreshold: proto.Int32(2), UnhealthyThreshold: proto.Int32(2),
 	}
-	var cur *computepb.HealthCheck
-	err := p.call(ctx, op, name, func(ctx context.Context) error {
-		var err error
-		cur, err = p.healthChecks.Get(ctx, &computepb.GetHealthCheckRequest{Project: p.project, HealthCheck: name}, p.noRetry...)
-		return err
+	cur, created, err := getOrInsert(ctx, p, op, name, func(ctx context.Context) (*computepb.HealthCheck, error) {
+		return p.healthChecks.Get(ctx, &computepb.GetHealthCheckRequest{Project: p.project, HealthCheck: name}, p.noRetry...)
+	}, func(ctx context.Context, rid string) (*compute.Operation, error) {
+		return p.healthChecks.Insert(ctx, &computepb.InsertHealthCheckRequest{Project: p.project, HealthCheckResource: want, RequestId: proto.String(rid)}, p.noRetry...)
 	})
-	switch {
-	case providers.Code(err) == providers.NotFound:
-		return ignoreAlreadyExists(p.mutate(ctx, op, name, func(ctx context.Context, rid string) (*compute.Operation, error) {
-			return p.healthChecks.Insert(ctx, &computepb.InsertHealthCheckRequest{Project: p.project, HealthCheckResource: want, RequestId: proto.String(rid)}, p.noRetry...)
-		}))
-	case err != nil:
+	if created || err != nil {
 		return err
 	}
 	if cur.GetType() == "HTTP" && cur.GetHttpHealthCheck().GetPort() == int32(spec.Port) && cur.GetHttpHealthCheck().GetRequestPath() == spec.HealthCheckPath {
@@ -427,20 +414,32 @@ func ignoreAlreadyExists(err error) error {
 	return err
 }
 
-func (p *Provider) ensureCert(ctx context.Context, spec providers.LoadBalancerSpec, name string) error {
-	const op = "gcp.EnsureLoadBalancer"
-	err := p.call(ctx, op, name, func(ctx context.Context) error {
-		_, err := p.certs.Get(ctx, &computepb.GetSslCertificateRequest{Project: p.project, SslCertificate: name}, p.noRetry...)
+// getOrInsert reads the global or zonal resource res with get; when it is
+// missing, it creates it with insert (one that appeared meanwhile counts as
+// created) and reports created, with the zero cur.
+func getOrInsert[T any](ctx context.Context, p *Provider, op, res string, get func(context.Context) (T, error),
+	insert func(ctx context.Context, rid string) (*compute.Operation, error)) (cur T, created bool, err error) {
+	err = p.call(ctx, op, res, func(ctx context.Context) error {
+		var err error
+		cur, err = get(ctx)
 		return err
 	})
-	if providers.Code(err) != providers.NotFound {
-		return err
+	if providers.Code(err) == providers.NotFound {
+		return cur, true, ignoreAlreadyExists(p.mutate(ctx, op, res, insert))
 	}
+	return cur, false, err
+}
+
+func (p *Provider) ensureCert(ctx context.Context, spec providers.LoadBalancerSpec, name string) error {
+	const op = "gcp.EnsureLoadBalancer"
 	body := &computepb.SslCertificate{Name: proto.String(name), Type: proto.String("MANAGED"),
 		Managed: &computepb.SslCertificateManagedSslCertificate{Domains: slices.Clone(spec.Hostnames)}}
-	return ignoreAlreadyExists(p.mutate(ctx, op, name, func(ctx context.Context, rid string) (*compute.Operation, error) {
+	_, _, err := getOrInsert(ctx, p, op, name, func(ctx context.Context) (*computepb.SslCertificate, error) {
+		return p.certs.Get(ctx, &computepb.GetSslCertificateRequest{Project: p.project, SslCertificate: name}, p.noRetry...)
+	}, func(ctx context.Context, rid string) (*compute.Operation, error) {
 		return p.certs.Insert(ctx, &computepb.InsertSslCertificateRequest{Project: p.project, SslCertificateResource: body, RequestId: proto.String(rid)}, p.noRetry...)
-	}))
+	})
+	return err
 }
 
 // ensureBackend returns the instance groups the backend service used before
@@ -456,18 +455,12 @@ func (p *Provider) ensureBackend(ctx context.Context, spec providers.LoadBalance
 	for _, g := range groups {
 		want.Backends = append(want.Backends, &computepb.Backend{Group: proto.String(g), BalancingMode: proto.String("UTILIZATION"), CapacityScaler: proto.Float32(1)})
 	}
-	var cur *computepb.BackendService
-	err := p.call(ctx, op, name, func(ctx context.Context) error {
-		var err error
-		cur, err = p.backends.Get(ctx, &computepb.GetBackendServiceRequest{Project: p.project, BackendService: name}, p.noRetry...)
-		return err
+	cur, created, err := getOrInsert(ctx, p, op, name, func(ctx context.Context) (*computepb.BackendService, error) {
+		return p.backends.Get(ctx, &computepb.GetBackendServiceRequest{Project: p.project, BackendService: name}, p.noRetry...)
+	}, func(ctx context.Context, rid string) (*compute.Operation, error) {
+		return p.backends.Insert(ctx, &computepb.InsertBackendServiceRequest{Project: p.project, BackendServiceResource: want, RequestId: proto.String(rid)}, p.noRetry...)
 	})
-	switch {
-	case providers.Code(err) == providers.NotFound:
-		return nil, ignoreAlreadyExists(p.mutate(ctx, op, name, func(ctx context.Context, rid string) (*compute.Operation, error) {
-			return p.backends.Insert(ctx, &computepb.InsertBackendServiceRequest{Project: p.project, BackendServiceResource: want, RequestId: proto.String(rid)}, p.noRetry...)
-		}))
-	case err != nil:
+	if created || err != nil {
 		return nil, err
 	}
 	var curGroups, stale []string
@@ -497,18 +490,12 @@ func (p *Provider) ensureURLMap(ctx context.Context, spec providers.LoadBalancer
 	name := spec.Name + lbURLMapSuffix
 	bes := p.url("global", "backendServices", spec.Name+lbBackendSuffix)
 	want := &computepb.UrlMap{Name: proto.String(name), DefaultService: proto.String(bes)}
-	var cur *computepb.UrlMap
-	err := p.call(ctx, op, name, func(ctx context.Context) error {
-		var err error
-		cur, err = p.urlMaps.Get(ctx, &computepb.GetUrlMapRequest{Project: p.project, UrlMap: name}, p.noRetry...)
-		return err
+	cur, created, err := getOrInsert(ctx, p, op, name, func(ctx context.Context) (*computepb.UrlMap, error) {
+		return p.urlMaps.Get(ctx, &computepb.GetUrlMapRequest{Project: p.project, UrlMap: name}, p.noRetry...)
+	}, func(ctx context.Context, rid string) (*compute.Operation, error) {
+		return p.urlMaps.Insert(ctx, &computepb.InsertUrlMapRequest{Project: p.project, UrlMapResource: want, RequestId: proto.String(rid)}, p.noRetry...)
 	})
-	switch {
-	case providers.Code(err) == providers.NotFound:
-		return ignoreAlreadyExists(p.mutate(ctx, op, name, func(ctx context.Context, rid string) (*compute.Operation, error) {
-			return p.urlMaps.Insert(ctx, &computepb.InsertUrlMapRequest{Project: p.project, UrlMapResource: want, RequestId: proto.String(rid)}, p.noRetry...)
-		}))
-	case err != nil:
+	if created || err != nil {
 		return err
 	}
 	if sameRef(cur.GetDefaultService(), bes) {
@@ -527,19 +514,13 @@ func (p *Provider) ensureProxy(ctx context.Context, spec providers.LoadBalancerS
 	name := spec.Name + lbProxySuffix
 	um := p.url("global", "urlMaps", spec.Name+lbURLMapSuffix)
 	certURL := p.url("global", "sslCertificates", cert)
-	var cur *computepb.TargetHttpsProxy
-	err := p.call(ctx, op, name, func(ctx context.Context) error {
-		var err error
-		cur, err = p.proxies.Get(ctx, &computepb.GetTargetHttpsProxyRequest{Project: p.project, TargetHttpsProxy: name}, p.noRetry...)
-		return err
+	body := &computepb.TargetHttpsProxy{Name: proto.String(name), UrlMap: proto.String(um), SslCertificates: []string{certURL}}
+	cur, created, err := getOrInsert(ctx, p, op, name, func(ctx context.Context) (*computepb.TargetHttpsProxy, error) {
+		return p.proxies.Get(ctx, &computepb.GetTargetHttpsProxyRequest{Project: p.project, TargetHttpsProxy: name}, p.noRetry...)
+	}, func(ctx context.Context, rid string) (*compute.Operation, error) {
+		return p.proxies.Insert(ctx, &computepb.InsertTargetHttpsProxyRequest{Project: p.project, TargetHttpsProxyResource: body, RequestId: proto.String(rid)}, p.noRetry...)
 	})
-	switch {
-	case providers.Code(err) == providers.NotFound:
-		body := &computepb.TargetHttpsProxy{Name: proto.String(name), UrlMap: proto.String(um), SslCertificates: []string{certURL}}
-		return nil, ignoreAlreadyExists(p.mutate(ctx, op, name, func(ctx context.Context, rid string) (*compute.Operation, error) {
-			return p.proxies.Insert(ctx, &computepb.InsertTargetHttpsProxyRequest{Project: p.project, TargetHttpsProxyResource: body, RequestId: proto.String(rid)}, p.noRetry...)
-		}))
-	case err != nil:
+	if created || err != nil {
 		return nil, err
 	}
 	if !sameRef(cur.GetUrlMap(), um) {
@@ -578,21 +559,13 @@ func (p *Provider) ensureRule(ctx context.Context, spec providers.LoadBalancerSp
 		Target: proto.String(proxy), LoadBalancingScheme: proto.String("EXTERNAL_MANAGED"), Labels: spec.Labels.Clone(),
 		Description: proto.String(lbDescription(spec)),
 	}
-	insert := func() error {
-		return ignoreAlreadyExists(p.mutate(ctx, op, name, func(ctx context.Context, rid string) (*compute.Operation, error) {
-			return p.rules.Insert(ctx, &computepb.InsertGlobalForwardingRuleRequest{Project: p.project, ForwardingRuleResource: want, RequestId: proto.String(rid)}, p.noRetry...)
-		}))
+	insert := func(ctx context.Context, rid string) (*compute.Operation, error) {
+		return p.rules.Insert(ctx, &computepb.InsertGlobalForwardingRuleRequest{Project: p.project, ForwardingRuleResource: want, RequestId: proto.String(rid)}, p.noRetry...)
 	}
-	var cur *computepb.ForwardingRule
-	err := p.call(ctx, op, name, func(ctx context.Context) error {
-		var err error
-		cur, err = p.rules.Get(ctx, &computepb.GetGlobalForwardingRuleRequest{Project: p.project, ForwardingRule: name}, p.noRetry...)
-		return err
-	})
-	switch {
-	case providers.Code(err) == providers.NotFound:
-		return insert()
-	case err != nil:
+	cur, created, err := getOrInsert(ctx, p, op, name, func(ctx context.Context) (*computepb.ForwardingRule, error) {
+		return p.rules.Get(ctx, &computepb.GetGlobalForwardingRuleRequest{Project: p.project, ForwardingRule: name}, p.noRetry...)
+	}, insert)
+	if created || err != nil {
 		return err
 	}
 	if cur.GetIPAddress() != ip || cur.GetDescription() != lbDescription(spec) {
@@ -602,7 +575,7 @@ func (p *Provider) ensureRule(ctx context.Context, spec providers.LoadBalancerSp
 		}); ignoreNotFound(err) != nil {
 			return err
 		}
-		return insert()
+		return ignoreAlreadyExists(p.mutate(ctx, op, name, insert))
 	}
 	if !sameRef(cur.GetTarget(), proxy) {
 		if err := p.mutate(ctx, op, name, func(ctx context.Context, rid string) (*compute.Operation, error) {
