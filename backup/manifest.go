@@ -154,6 +154,16 @@ func (env envelope) unauthenticated(op string) (*manifest, error) {
 	return &m, nil
 }
 
+// openPoint reads point id's manifest and authenticates it (see open).
+func (e *Engine) openPoint(ctx context.Context, op, id string) (envelope, *manifest, []byte, error) {
+	env, err := e.readEnvelope(ctx, op, id)
+	if err != nil {
+		return env, nil, nil, err
+	}
+	m, dk, err := e.open(ctx, op, env)
+	return env, m, dk, err
+}
+
 // open authenticates the manifest: it unwraps the data key and checks the
 // MAC. Nothing is trusted before it returns.
 func (e *Engine) open(ctx context.Context, op string, env envelope) (*manifest, []byte, error) {

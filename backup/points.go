@@ -145,11 +145,7 @@ func (e *Engine) Verify(ctx context.Context, id string) (*VerifyResult, error) {
 		return nil, providers.Errorf(providers.InvalidArgument, "%s: nil context", op)
 	}
 	start := e.clk.Now()
-	env, err := e.readEnvelope(ctx, op, id)
-	if err != nil {
-		return nil, err
-	}
-	m, dk, err := e.open(ctx, op, env)
+	env, m, dk, err := e.openPoint(ctx, op, id)
 	if err != nil {
 		return nil, err
 	}

@@ -100,11 +100,7 @@ func (e *Engine) Restore(ctx context.Context, id string, t Target) (*RestoreResu
 		return nil, providers.Errorf(providers.InvalidArgument, "%s: Target: set Database, Media or Code", op)
 	}
 	start := e.clk.Now()
-	env, err := e.readEnvelope(ctx, op, id)
-	if err != nil {
-		return nil, err
-	}
-	m, dk, err := e.open(ctx, op, env)
+	env, m, dk, err := e.openPoint(ctx, op, id)
 	if err != nil {
 		return nil, err
 	}

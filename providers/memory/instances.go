@@ -234,45 +234,34 @@ func (p *Provider) UpdateInstance(ctx context.Context, ref providers.InstanceRef
 // StopInstance stops the instance; stopping a stopped one is a no-op.
 func (p *Provider) StopInstance(ctx context.Context, ref providers.InstanceRef) (err error) {
 	defer p.lost(mStopInstance, &err)
-	const op = "memory.StopInstance"
-	if err := p.begin(ctx, mStopInstance, ref.Region, ref.String(), nil); err != nil {
-		return err
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	rec, err := p.mutateLocked(op, ref)
-	if err != nil {
-		return err
-	}
-	rec.inst.Status = providers.StatusStopped
-	return nil
+	return p.changeInstance(ctx, mStopInstance, "memory.StopInstance", ref, func(rec *instanceRec) {
+		rec.inst.Status = providers.StatusStopped
+	})
 }
 
 // StartInstance starts the instance; starting a running one is a no-op.
 func (p *Provider) StartInstance(ctx context.Context, ref providers.InstanceRef) (err error) {
 	defer p.lost(mStartInstance, &err)
-	const op = "memory.StartInstance"
-	if err := p.begin(ctx, mStartInstance, ref.Region, ref.String(), nil); err != nil {
-		return err
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	rec, err := p.mutateLocked(op, ref)
-	if err != nil {
-		return err
-	}
-	if rec.inst.Status == providers.StatusStopped || rec.inst.Status == providers.StatusStopping {
-		rec.inst.Status = providers.StatusRunning
-	}
-	return nil
+	return p.changeInstance(ctx, mStartInstance, "memory.StartInstance", ref, func(rec *instanceRec) {
+		if rec.inst.Status == providers.StatusStopped || rec.inst.Status == providers.StatusStopping {
+			rec.inst.Status = providers.StatusRunning
+		}
+	})
 }
 
 // DeleteInstance deletes the instance; it is gone from ListInstances when
 // the call returns.
 func (p *Provider) DeleteInstance(ctx context.Context, ref providers.InstanceRef) (err error) {
 	defer p.lost(mDeleteInstance, &err)
-	const op = "memory.DeleteInstance"
-	if err := p.begin(ctx, mDeleteInstance, ref.Region, ref.String(), nil); err != nil {
+	return p.changeInstance(ctx, mDeleteInstance, "memory.DeleteInstance", ref, func(rec *instanceRec) {
+		delete(p.instances[rec.inst.Region], rec.inst.Name)
+	})
+}
+
+// changeInstance runs method's faults and checks, then change on the
+// instance ref names, under the lock.
+func (p *Provider) changeInstance(ctx context.Context, method, op string, ref providers.InstanceRef, change func(*instanceRec)) error {
+	if err := p.begin(ctx, method, ref.Region, ref.String(), nil); err != nil {
 		return err
 	}
 	p.mu.Lock()
@@ -281,6 +270,6 @@ func (p *Provider) DeleteInstance(ctx context.Context, ref providers.InstanceRef
 	if err != nil {
 		return err
 	}
-	delete(p.instances[rec.inst.Region], rec.inst.Name)
+	change(rec)
 	return nil
 }
