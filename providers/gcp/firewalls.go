@@ -177,11 +177,8 @@ func (p *Provider) GetFirewallRule(ctx context.Context, region, name string) (*p
 	if name == "" {
 		return nil, &providers.Error{Code: providers.InvalidArgument, Op: op, Msg: "name: must not be empty"}
 	}
-	var f *computepb.Firewall
-	err := p.call(ctx, op, name, func(ctx context.Context) error {
-		var err error
-		f, err = p.firewalls.Get(ctx, &computepb.GetFirewallRequest{Project: p.project, Firewall: name}, p.noRetry...)
-		return err
+	f, err := read(ctx, p, op, name, func(ctx context.Context) (*computepb.Firewall, error) {
+		return p.firewalls.Get(ctx, &computepb.GetFirewallRequest{Project: p.project, Firewall: name}, p.noRetry...)
 	})
 	if err != nil {
 		return nil, err

@@ -390,11 +390,8 @@ func (p *Provider) GetInstance(ctx context.Context, ref providers.InstanceRef) (
 	if err != nil {
 		return nil, err
 	}
-	var in *computepb.Instance
-	err = p.call(ctx, op, ref.String(), func(ctx context.Context) error {
-		var err error
-		in, err = p.instances.Get(ctx, &computepb.GetInstanceRequest{Project: p.project, Zone: ref.Zone, Instance: ref.Name}, p.noRetry...)
-		return err
+	in, err := read(ctx, p, op, ref.String(), func(ctx context.Context) (*computepb.Instance, error) {
+		return p.instances.Get(ctx, &computepb.GetInstanceRequest{Project: p.project, Zone: ref.Zone, Instance: ref.Name}, p.noRetry...)
 	})
 	if err != nil {
 		return nil, err
@@ -545,12 +542,10 @@ func (p *Provider) UpdateInstance(ctx context.Context, ref providers.InstanceRef
 	if err := invalid(op, ref.String(), problems); err != nil {
 		return nil, err
 	}
-	var cur *computepb.Instance
-	if err := p.call(ctx, op, ref.String(), func(ctx context.Context) error {
-		var err error
-		cur, err = p.instances.Get(ctx, &computepb.GetInstanceRequest{Project: p.project, Zone: ref.Zone, Instance: ref.Name}, p.noRetry...)
-		return err
-	}); err != nil {
+	cur, err := read(ctx, p, op, ref.String(), func(ctx context.Context) (*computepb.Instance, error) {
+		return p.instances.Get(ctx, &computepb.GetInstanceRequest{Project: p.project, Zone: ref.Zone, Instance: ref.Name}, p.noRetry...)
+	})
+	if err != nil {
 		return nil, err
 	}
 	if u.Labels != nil {

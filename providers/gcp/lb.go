@@ -414,16 +414,23 @@ func ignoreAlreadyExists(err error) error {
 	return err
 }
 
+// read runs get as one call on the resource res (retries, error mapping).
+func read[T any](ctx context.Context, p *Provider, op, res string, get func(context.Context) (T, error)) (T, error) {
+	var out T
+	err := p.call(ctx, op, res, func(ctx context.Context) error {
+		var err error
+		out, err = get(ctx)
+		return err
+	})
+	return out, err
+}
+
 // getOrInsert reads the global or zonal resource res with get; when it is
 // missing, it creates it with insert (one that appeared meanwhile counts as
 // created) and reports created, with the zero cur.
 func getOrInsert[T any](ctx context.Context, p *Provider, op, res string, get func(context.Context) (T, error),
 	insert func(ctx context.Context, rid string) (*compute.Operation, error)) (cur T, created bool, err error) {
-	err = p.call(ctx, op, res, func(ctx context.Context) error {
-		var err error
-		cur, err = get(ctx)
-		return err
-	})
+	cur, err = read(ctx, p, op, res, get)
 	if providers.Code(err) == providers.NotFound {
 		return cur, true, ignoreAlreadyExists(p.mutate(ctx, op, res, insert))
 	}
@@ -606,12 +613,10 @@ func (p *Provider) GetLoadBalancer(ctx context.Context, name string) (*providers
 		return nil, &providers.Error{Code: providers.InvalidArgument, Op: op, Msg: "name: must not be empty"}
 	}
 	get := func(res string, fn func(ctx context.Context) error) error { return p.call(ctx, op, res, fn) }
-	var rule *computepb.ForwardingRule
-	if err := get(name+lbRuleSuffix, func(ctx context.Context) error {
-		var err error
-		rule, err = p.rules.Get(ctx, &computepb.GetGlobalForwardingRuleRequest{Project: p.project, ForwardingRule: name + lbRuleSuffix}, p.noRetry...)
-		return err
-	}); err != nil {
+	rule, err := read(ctx, p, op, name+lbRuleSuffix, func(ctx context.Context) (*computepb.ForwardingRule, error) {
+		return p.rules.Get(ctx, &computepb.GetGlobalForwardingRuleRequest{Project: p.project, ForwardingRule: name + lbRuleSuffix}, p.noRetry...)
+	})
+	if err != nil {
 		return nil, err
 	}
 	lb := &providers.LoadBalancer{IP: rule.GetIPAddress()}
@@ -661,12 +666,10 @@ func (p *Provider) GetLoadBalancer(ctx context.Context, name string) (*providers
 	var certName string
 	if cs := proxy.GetSslCertificates(); len(cs) > 0 {
 		certName = lastSegment(cs[0])
-		var cert *computepb.SslCertificate
-		if err := get(certName, func(ctx context.Context) error {
-			var err error
-			cert, err = p.certs.Get(ctx, &computepb.GetSslCertificateRequest{Project: p.project, SslCertificate: certName}, p.noRetry...)
-			return err
-		}); err != nil {
+		cert, err := read(ctx, p, op, certName, func(ctx context.Context) (*computepb.SslCertificate, error) {
+			return p.certs.Get(ctx, &computepb.GetSslCertificateRequest{Project: p.project, SslCertificate: certName}, p.noRetry...)
+		})
+		if err != nil {
 			return nil, err
 		}
 		lb.Hostnames = slices.Clone(cert.GetManaged().GetDomains())
@@ -725,12 +728,10 @@ func (p *Provider) DeleteLoadBalancer(ctx context.Context, name string) error {
 	}
 	// Learn the certificates and groups before their users are gone.
 	var certs, groups []string
-	var proxy *computepb.TargetHttpsProxy
-	if err := p.call(ctx, op, name+lbProxySuffix, func(ctx context.Context) error {
-		var err error
-		proxy, err = p.proxies.Get(ctx, &computepb.GetTargetHttpsProxyRequest{Project: p.project, TargetHttpsProxy: name + lbProxySuffix}, p.noRetry...)
-		return err
-	}); ignoreNotFound(err) != nil {
+	proxy, err := read(ctx, p, op, name+lbProxySuffix, func(ctx context.Context) (*computepb.TargetHttpsProxy, error) {
+		return p.proxies.Get(ctx, &computepb.GetTargetHttpsProxyRequest{Project: p.project, TargetHttpsProxy: name + lbProxySuffix}, p.noRetry...)
+	})
+	if ignoreNotFound(err) != nil {
 		return err
 	}
 	for _, c := range proxy.GetSslCertificates() {
@@ -753,12 +754,10 @@ func (p *Provider) DeleteLoadBalancer(ctx context.Context, name string) error {
 	}); err != nil {
 		return err
 	}
-	var bes *computepb.BackendService
-	if err := p.call(ctx, op, name+lbBackendSuffix, func(ctx context.Context) error {
-		var err error
-		bes, err = p.backends.Get(ctx, &computepb.GetBackendServiceRequest{Project: p.project, BackendService: name + lbBackendSuffix}, p.noRetry...)
-		return err
-	}); ignoreNotFound(err) != nil {
+	bes, err := read(ctx, p, op, name+lbBackendSuffix, func(ctx context.Context) (*computepb.BackendService, error) {
+		return p.backends.Get(ctx, &computepb.GetBackendServiceRequest{Project: p.project, BackendService: name + lbBackendSuffix}, p.noRetry...)
+	})
+	if ignoreNotFound(err) != nil {
 		return err
 	}
 	for _, b := range bes.GetBackends() {
