@@ -115,6 +115,17 @@ func (j *FileJournal) leasePath(id string) string {
 }
 func (j *FileJournal) lockPath(env string) string { return filepath.Join(j.dir, "active", env+".lock") }
 
+// checkCall checks id and that ctx is still live.
+func checkCall(ctx context.Context, op, what, id string) error {
+	if err := checkID(op, what, id); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return providers.Wrap(err, providers.Canceled, op, id)
+	}
+	return nil
+}
+
 func checkID(op, what, id string) error {
 	if !idRE.MatchString(id) {
 		return providers.Errorf(providers.InvalidArgument, "%s: %s %q: use lower case letters, digits, '.', '_' and '-'", op, what, id)
@@ -207,11 +218,8 @@ func (j *FileJournal) Save(ctx context.Context, st *RunState) error {
 	if st == nil {
 		return providers.Errorf(providers.InvalidArgument, "%s: nil state", op)
 	}
-	if err := checkID(op, "run id", st.ID); err != nil {
+	if err := checkCall(ctx, op, "run id", st.ID); err != nil {
 		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return providers.Wrap(err, providers.Canceled, op, st.ID)
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -252,11 +260,8 @@ func (j *FileJournal) Save(ctx context.Context, st *RunState) error {
 // Load implements Journal.
 func (j *FileJournal) Load(ctx context.Context, id string) (*RunState, error) {
 	const op = "dr.FileJournal.Load"
-	if err := checkID(op, "run id", id); err != nil {
+	if err := checkCall(ctx, op, "run id", id); err != nil {
 		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, providers.Wrap(err, providers.Canceled, op, id)
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -289,11 +294,8 @@ func (j *FileJournal) loadLocked(id string) (*RunState, error) {
 // SetControl implements Journal.
 func (j *FileJournal) SetControl(ctx context.Context, id string, c Control) error {
 	const op = "dr.FileJournal.SetControl"
-	if err := checkID(op, "run id", id); err != nil {
+	if err := checkCall(ctx, op, "run id", id); err != nil {
 		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return providers.Wrap(err, providers.Canceled, op, id)
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -309,11 +311,8 @@ func (j *FileJournal) SetControl(ctx context.Context, id string, c Control) erro
 // Active implements Journal.
 func (j *FileJournal) Active(ctx context.Context, env string) (*RunState, error) {
 	const op = "dr.FileJournal.Active"
-	if err := checkID(op, "environment", env); err != nil {
+	if err := checkCall(ctx, op, "environment", env); err != nil {
 		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, providers.Wrap(err, providers.Canceled, op, env)
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
