@@ -544,7 +544,7 @@ func TestBinaryPointNeedsSameOrNewerMajor(t *testing.T) {
 
 func TestBinaryFormatOnlyForBuiltinTypes(t *testing.T) {
 	p := newPGEnv(t)
-	res, err := p.engine(t, nil).Backup(context.Background(), backup.Request{})
+	_, err := p.engine(t, nil).Backup(context.Background(), backup.Request{})
 	require.NoError(t, err)
 	var formats []string
 	for _, l := range strings.Split(p.logs.String(), "\n") {
@@ -557,7 +557,6 @@ func TestBinaryFormatOnlyForBuiltinTypes(t *testing.T) {
 	assert.Regexp(t, `table=app\.profile format=text`, joined, "enum, composite and domain columns stay text")
 	assert.Regexp(t, `table=public\.orders format=binary`, joined)
 	assert.Regexp(t, `table=public\.customer format=binary`, joined, "jsonb, numeric, text[] are built in")
-	_ = res
 }
 
 func TestDefaultStreamsForALocalServer(t *testing.T) {

@@ -54,11 +54,7 @@ func TestPostDataPlanQueuesBuildsWhenTablesAreLoaded(t *testing.T) {
 			}
 		}
 	}
-	for ti := range p.left { // what start queues: tables with nothing to load
-		if p.left[ti].Load() == 0 {
-			p.enqueue(ti)
-		}
-	}
+	p.queueUnloaded()
 	assert.Equal(t, []string{"e"}, queued())
 	p.loaded(0)
 	assert.Empty(t, queued(), "a has a second segment to load")

@@ -572,11 +572,7 @@ func splitQualified(q string) [2]string {
 // start launches the build sessions in g and queues the builds of tables
 // that have nothing to load.
 func (p *postDataPlan) start(ctx context.Context, g *group, e *Engine, op, dsn string) {
-	for ti := range p.left {
-		if p.left[ti].Load() == 0 {
-			p.enqueue(ti)
-		}
-	}
+	p.queueUnloaded()
 	if cap(p.queue) == 0 {
 		return
 	}
@@ -615,6 +611,15 @@ func (p *postDataPlan) start(ctx context.Context, g *group, e *Engine, op, dsn s
 				e.log.Debug("built", "entry", en.name(), "took", e.clk.Now().Sub(began))
 			}
 		})
+	}
+}
+
+// queueUnloaded queues the builds of tables with nothing to load.
+func (p *postDataPlan) queueUnloaded() {
+	for ti := range p.left {
+		if p.left[ti].Load() == 0 {
+			p.enqueue(ti)
+		}
 	}
 }
 
